@@ -1,0 +1,1 @@
+//! opfleet attestations: the signed statements a supernode makes about safe and finalized heads.

@@ -1,0 +1,1 @@
+//! opfleet follower: a light consensus client that follows heads attested by a quorum of supernodes.

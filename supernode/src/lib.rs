@@ -1,0 +1,1 @@
+//! opfleet supernode: one process that derives every chain of a dependency set and signs its heads.

@@ -638,6 +638,47 @@ mod tests {
         ));
     }
 
+    /// A Base Sepolia L1-info deposit (Isthmus form) and its transaction hash, from base/base
+    /// `crates/test-utils/src/constants.rs` (`L1_BLOCK_INFO_DEPOSIT_TX`, `..._HASH`). Rebuilding
+    /// it from its values checks the source hash, the deposit fields and the 2718 encoding.
+    #[test]
+    fn base_sepolia_deposit_known_answer() {
+        let raw = hex!(
+            "7ef90104a06c0c775b6b492bab9d7e81abdf27f77cafb698551226455a82f559e0f93fea3794deaddeaddeaddeaddeaddeaddeaddeaddead00019442000000000000000000000000000000000000158080830f424080b8b0098999be000008dd00101c1200000000000000020000000068869d6300000000015f277f000000000000000000000000000000000000000000000000000000000d42ac290000000000000000000000000000000000000000000000000000000000000001abf52777e63959936b1bf633a2a643f0da38d63deffe49452fed1bf8a44975d50000000000000000000000005050f69a9786f081509234f1a7f4684b5e5b76c9000000000000000000000000"
+        );
+        let OpTxEnvelope::Deposit(sealed) = OpTxEnvelope::decode_2718(&mut raw.as_slice()).unwrap()
+        else {
+            panic!("not a deposit");
+        };
+        let info = L1BlockInfo::from_deposit_tx(sealed.inner()).unwrap();
+        assert_eq!(info.fork(), L1InfoFork::Isthmus);
+        assert_eq!(info.sequence_number, 2);
+        assert_eq!(info.number, 0x15f277f);
+
+        let origin = L1InfoOrigin {
+            number: info.number,
+            timestamp: info.timestamp,
+            hash: info.block_hash,
+            base_fee: info.base_fee,
+            blob_base_fee: info.blob_base_fee,
+        };
+        let params = L1InfoSystemParams {
+            batcher: address!("0x5050f69a9786f081509234f1a7f4684b5e5b76c9"),
+            base_fee_scalar: 0x8dd,
+            blob_base_fee_scalar: 0x101c12,
+            operator_fee_scalar: 0,
+            operator_fee_constant: 0,
+            da_footprint_gas_scalar: 0,
+        };
+        let rebuilt = L1BlockInfo::new(L1InfoFork::Isthmus, &origin, 2, &params);
+        assert_eq!(rebuilt, info);
+        assert_eq!(rebuilt.encoded_deposit_tx().as_ref(), raw.as_slice());
+        assert_eq!(
+            rebuilt.deposit_tx().tx_hash(),
+            b256!("ba56c8b0deb460ff070f8fca8e2ee01e51a3db27841cc862fdd94cc1a47662b6")
+        );
+    }
+
     #[test]
     fn activation_blocks_keep_the_previous_form() {
         let s = L1InfoForkSchedule {

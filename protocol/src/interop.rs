@@ -156,6 +156,24 @@ impl ExecutingMessage {
         })
     }
 
+    /// The executing message that points at an initiating log.
+    pub fn for_initiating_log(
+        chain_id: ChainId,
+        block_number: u64,
+        log_index: u32,
+        timestamp: u64,
+        log: &Log,
+    ) -> Self {
+        Self {
+            chain_id,
+            block_number,
+            log_index,
+            timestamp,
+            origin: log.address,
+            payload_hash: payload_hash(&log.data),
+        }
+    }
+
     /// The executing-message log the CrossL2Inbox emits for this message (for the devnet).
     pub fn to_log(&self) -> Log {
         let mut data = Vec::with_capacity(IDENTIFIER_LEN);
@@ -416,6 +434,20 @@ mod tests {
         assert_eq!(m.timestamp, 1730467171);
         assert_eq!(m.chain_id, ChainId(900200));
         assert_eq!(m.to_log(), log);
+    }
+
+    #[test]
+    fn executing_message_for_an_initiating_log() {
+        let init = Log {
+            address: Address::repeat_byte(0xaa),
+            data: LogData::new_unchecked(vec![keccak256("Ping()")], b"hi".to_vec().into()),
+        };
+        let m = ExecutingMessage::for_initiating_log(ChainId(901), 12, 3, 1_700_000_000, &init);
+        assert_eq!(m.origin, init.address);
+        let mut payload = keccak256("Ping()").to_vec();
+        payload.extend_from_slice(b"hi");
+        assert_eq!(m.payload_hash, keccak256(&payload));
+        assert_eq!(ExecutingMessage::from_log(&m.to_log()), Ok(Some(m)));
     }
 
     #[test]

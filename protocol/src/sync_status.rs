@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! L1 view:  finalized_l1 .. safe_l1 .. head_l1        current_l1 = derivation cursor
-//! L2 heads: finalized_l2 <= safe_l2 <= local_safe_l2 <= pending_safe_l2 <= unsafe_l2
-//!                                      cross_unsafe_l2 <= unsafe_l2
+//! L2 heads, normally:
+//!   finalized_l2 <= safe_l2 <= local_safe_l2 <= pending_safe_l2 <= unsafe_l2
+//!                               cross_unsafe_l2 <= unsafe_l2
 //! ```
-//! Post-interop `safe_l2` is cross-safe and `unsafe_l2` is local-unsafe.
+//! Post-interop `safe_l2` is cross-safe and `unsafe_l2` is local-unsafe. Nothing here enforces
+//! the ordering; `follow_check` has the checks op-node applies to a status it follows.
 //!
 //! Field names are op-node's snake_case JSON tags. `cross_unsafe_l2` and `local_safe_l2` came
 //! with interop: older op-node versions omit both and the newest omits `cross_unsafe_l2`, so

@@ -3,10 +3,32 @@
 pub mod block;
 pub mod chain_id;
 pub mod deposit;
+pub mod follow_check;
 pub mod interop;
+mod json_compat;
 pub mod l1_info;
+pub mod output_response;
 pub mod output_root;
+pub mod safety;
 pub mod super_root;
+pub mod supernode_rpc;
+pub mod supervisor_rpc;
+pub mod sync_status;
 
 pub use block::{BlockId, L1BlockRef, L2BlockRef};
 pub use chain_id::ChainId;
+pub use follow_check::{
+    FollowCheckError, FollowRef, check_follow_l1, check_follow_order, check_follow_status,
+    follow_l1_numbers,
+};
+pub use output_response::{OutputResponse, SafeHeadResponse};
+pub use safety::SafetyLevel;
+pub use supernode_rpc::{
+    ChainIdAndOutput, OutputWithRequiredL1, SuperRootAtTimestampResponse, SuperRootResponseData,
+    SupernodeSyncStatus,
+};
+pub use supervisor_rpc::{
+    ChainRootInfo, DerivedIdPair, SuperRootResponse, SupervisorChainSyncStatus,
+    SupervisorSyncStatus,
+};
+pub use sync_status::SyncStatus;

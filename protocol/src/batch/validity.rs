@@ -457,3 +457,632 @@ pub fn check_span_batch(
     }
     BatchValidity::Accept
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::SpanBatchElement;
+    use crate::{BlockId, L2BlockRef};
+    use alloy::primitives::{B256, FixedBytes};
+    use std::collections::HashMap;
+
+    use BatchDropReason as R;
+    use BatchValidity::{Accept, Drop, Future, Past, Undecided};
+
+    fn params() -> BatchValidationParams {
+        BatchValidationParams {
+            block_time: 2,
+            seq_window_size: 10,
+            max_sequencer_drift: 600,
+            delta_time: Some(0),
+            ..Default::default()
+        }
+    }
+
+    fn holocene() -> BatchValidationParams {
+        BatchValidationParams {
+            holocene_time: Some(0),
+            ..params()
+        }
+    }
+
+    fn l1(number: u64, timestamp: u64) -> L1BlockRef {
+        L1BlockRef {
+            hash: B256::repeat_byte(number as u8),
+            number,
+            parent_hash: B256::repeat_byte(number as u8 - 1),
+            timestamp,
+        }
+    }
+
+    fn l1s() -> Vec<L1BlockRef> {
+        vec![l1(10, 100), l1(11, 112), l1(12, 124)]
+    }
+
+    fn l2(number: u64, timestamp: u64, origin: u64) -> L2BlockRef {
+        L2BlockRef {
+            hash: B256::repeat_byte(0x80 | number as u8),
+            number,
+            parent_hash: B256::repeat_byte(0x80 | (number as u8 - 1)),
+            timestamp,
+            l1_origin: BlockId {
+                hash: B256::repeat_byte(origin as u8),
+                number: origin,
+            },
+            sequence_number: 0,
+        }
+    }
+
+    fn safe_head() -> L2BlockRef {
+        l2(100, 200, 10)
+    }
+
+    fn inclusion(number: u64) -> L1BlockRef {
+        l1(number, 1_000)
+    }
+
+    fn user_tx() -> Bytes {
+        Bytes::from_static(&[0x02, 0xc1, 0x01])
+    }
+
+    fn single() -> SingularBatch {
+        SingularBatch {
+            parent_hash: safe_head().hash,
+            epoch_num: 10,
+            epoch_hash: l1(10, 0).hash,
+            timestamp: 202,
+            transactions: vec![user_tx()],
+        }
+    }
+
+    fn check(
+        p: &BatchValidationParams,
+        l1_blocks: &[L1BlockRef],
+        head: &L2BlockRef,
+        b: &SingularBatch,
+    ) -> BatchValidity {
+        check_singular_batch(p, l1_blocks, head, b, &inclusion(15))
+    }
+
+    #[test]
+    fn singular_accepts_the_next_batch() {
+        assert_eq!(check(&params(), &l1s(), &safe_head(), &single()), Accept);
+    }
+
+    #[test]
+    fn singular_without_l1_blocks_is_undecided() {
+        assert_eq!(check(&params(), &[], &safe_head(), &single()), Undecided);
+    }
+
+    #[test]
+    fn singular_timestamps_future_and_past() {
+        let future = SingularBatch {
+            timestamp: 204,
+            ..single()
+        };
+        assert_eq!(check(&params(), &l1s(), &safe_head(), &future), Future);
+        assert_eq!(
+            check(&holocene(), &l1s(), &safe_head(), &future),
+            Drop(R::FutureTimestampHolocene)
+        );
+        let past = SingularBatch {
+            timestamp: 200,
+            ..single()
+        };
+        assert_eq!(
+            check(&params(), &l1s(), &safe_head(), &past),
+            Drop(R::PastTimestampPreHolocene)
+        );
+        assert_eq!(check(&holocene(), &l1s(), &safe_head(), &past), Past);
+        // Holocene follows the inclusion block's time, not the batch's.
+        let later = BatchValidationParams {
+            holocene_time: Some(1_001),
+            ..params()
+        };
+        assert_eq!(
+            check(&later, &l1s(), &safe_head(), &past),
+            Drop(R::PastTimestampPreHolocene)
+        );
+    }
+
+    #[test]
+    fn singular_parent_hash_must_be_the_safe_head() {
+        let b = SingularBatch {
+            parent_hash: B256::repeat_byte(1),
+            ..single()
+        };
+        assert_eq!(
+            check(&params(), &l1s(), &safe_head(), &b),
+            Drop(R::ParentHashMismatch)
+        );
+    }
+
+    #[test]
+    fn singular_sequencing_window() {
+        let p = params();
+        assert_eq!(
+            check_singular_batch(&p, &l1s(), &safe_head(), &single(), &inclusion(20)),
+            Accept
+        );
+        assert_eq!(
+            check_singular_batch(&p, &l1s(), &safe_head(), &single(), &inclusion(21)),
+            Drop(R::IncludedTooLate)
+        );
+    }
+
+    #[test]
+    fn singular_epoch_rules() {
+        let p = params();
+        let old = SingularBatch {
+            epoch_num: 9,
+            epoch_hash: l1(9, 0).hash,
+            ..single()
+        };
+        assert_eq!(check(&p, &l1s(), &safe_head(), &old), Drop(R::EpochTooOld));
+        let next = SingularBatch {
+            epoch_num: 11,
+            epoch_hash: l1(11, 0).hash,
+            ..single()
+        };
+        assert_eq!(check(&p, &l1s()[..1], &safe_head(), &next), Undecided);
+        assert_eq!(check(&p, &l1s(), &safe_head(), &next), Accept);
+        let far = SingularBatch {
+            epoch_num: 12,
+            epoch_hash: l1(12, 0).hash,
+            ..single()
+        };
+        assert_eq!(
+            check(&p, &l1s(), &safe_head(), &far),
+            Drop(R::EpochTooFarInFuture)
+        );
+        let wrong = SingularBatch {
+            epoch_hash: B256::repeat_byte(0x33),
+            ..single()
+        };
+        assert_eq!(
+            check(&p, &l1s(), &safe_head(), &wrong),
+            Drop(R::EpochHashMismatch)
+        );
+        let wrong_next = SingularBatch {
+            epoch_num: 11,
+            ..single()
+        };
+        assert_eq!(
+            check(&p, &l1s(), &safe_head(), &wrong_next),
+            Drop(R::EpochHashMismatch)
+        );
+    }
+
+    #[test]
+    fn singular_timestamp_not_before_l1_origin() {
+        let blocks = [l1(10, 203)];
+        assert_eq!(
+            check(&params(), &blocks, &safe_head(), &single()),
+            Drop(R::TimestampBeforeL1Origin)
+        );
+        let blocks = [l1(10, 202)];
+        assert_eq!(check(&params(), &blocks, &safe_head(), &single()), Accept);
+    }
+
+    #[test]
+    fn singular_sequencer_drift() {
+        let p = params();
+        let head = l2(100, 800, 10);
+        let b = SingularBatch {
+            parent_hash: head.hash,
+            timestamp: 802,
+            ..single()
+        };
+        // origin 100 + drift 600 = 700 < 802
+        assert_eq!(
+            check(&p, &l1s(), &head, &b),
+            Drop(R::SequencerDriftExceeded)
+        );
+        let empty = SingularBatch {
+            transactions: vec![],
+            ..b.clone()
+        };
+        assert_eq!(check(&p, &l1s()[..1], &head, &empty), Undecided);
+        assert_eq!(
+            check(&p, &l1s(), &head, &empty),
+            Drop(R::SequencerDriftNotAdoptedNextOrigin)
+        );
+        let late_next = [l1(10, 100), l1(11, 900)];
+        assert_eq!(check(&p, &late_next, &head, &empty), Accept);
+        // Fjord's constant drift (1800) covers it.
+        let fjord = BatchValidationParams {
+            fjord_time: Some(0),
+            ..p
+        };
+        assert_eq!(check(&fjord, &l1s(), &head, &b), Accept);
+        // Exactly at the limit is fine.
+        let at = SingularBatch {
+            timestamp: 700,
+            parent_hash: l2(100, 698, 10).hash,
+            ..single()
+        };
+        assert_eq!(check(&p, &l1s(), &l2(100, 698, 10), &at), Accept);
+    }
+
+    #[test]
+    fn singular_transaction_rules() {
+        let p = params();
+        let with = |tx: &'static [u8]| SingularBatch {
+            transactions: vec![user_tx(), Bytes::from_static(tx)],
+            ..single()
+        };
+        assert_eq!(
+            check(&p, &l1s(), &safe_head(), &with(&[])),
+            Drop(R::EmptyTransaction)
+        );
+        assert_eq!(
+            check(&p, &l1s(), &safe_head(), &with(&[0x7e, 0xc0])),
+            Drop(R::DepositTransaction)
+        );
+        assert_eq!(
+            check(&p, &l1s(), &safe_head(), &with(&[0x04, 0xc0])),
+            Drop(R::SetCodePreIsthmus)
+        );
+        let isthmus = BatchValidationParams {
+            isthmus_time: Some(202),
+            ..p
+        };
+        assert_eq!(
+            check(&isthmus, &l1s(), &safe_head(), &with(&[0x04, 0xc0])),
+            Accept
+        );
+        assert_eq!(
+            check(&p, &l1s(), &safe_head(), &with(&[0x01, 0xc0])),
+            Accept
+        );
+    }
+
+    #[test]
+    fn singular_activation_blocks_carry_no_user_transactions() {
+        let jovian = BatchValidationParams {
+            jovian_time: Some(201),
+            ..params()
+        };
+        assert_eq!(
+            check(&jovian, &l1s(), &safe_head(), &single()),
+            Drop(R::NonEmptyTransitionBlock)
+        );
+        let empty = SingularBatch {
+            transactions: vec![],
+            ..single()
+        };
+        assert_eq!(check(&jovian, &l1s(), &safe_head(), &empty), Accept);
+        let already = BatchValidationParams {
+            jovian_time: Some(200),
+            ..params()
+        };
+        assert_eq!(check(&already, &l1s(), &safe_head(), &single()), Accept);
+        let interop = BatchValidationParams {
+            interop_time: Some(202),
+            ..params()
+        };
+        assert_eq!(
+            check(&interop, &l1s(), &safe_head(), &single()),
+            Drop(R::NonEmptyTransitionBlock)
+        );
+    }
+
+    #[derive(Default)]
+    struct Chain(HashMap<u64, (L2BlockRef, Vec<Bytes>)>);
+
+    impl SafeChain for Chain {
+        fn l2_block_ref(&self, number: u64) -> Option<L2BlockRef> {
+            self.0.get(&number).map(|b| b.0)
+        }
+        fn l2_block_transactions(&self, number: u64) -> Option<Vec<Bytes>> {
+            self.0.get(&number).map(|b| b.1.clone())
+        }
+    }
+
+    fn check20(hash: B256) -> FixedBytes<20> {
+        FixedBytes::from_slice(&hash[..20])
+    }
+
+    fn element(timestamp: u64, epoch_num: u64, transactions: Vec<Bytes>) -> SpanBatchElement {
+        SpanBatchElement {
+            timestamp,
+            epoch_num,
+            transactions,
+        }
+    }
+
+    /// Three blocks after the safe head: epochs 10, 10, 11.
+    fn span() -> SpanBatch {
+        SpanBatch {
+            parent_check: check20(safe_head().hash),
+            l1_origin_check: check20(l1(11, 0).hash),
+            first_origin_changed: false,
+            blocks: vec![
+                element(202, 10, vec![user_tx()]),
+                element(204, 10, vec![]),
+                element(206, 11, vec![user_tx()]),
+            ],
+        }
+    }
+
+    fn check_span(
+        p: &BatchValidationParams,
+        l1_blocks: &[L1BlockRef],
+        head: &L2BlockRef,
+        b: &SpanBatch,
+        chain: &Chain,
+    ) -> BatchValidity {
+        check_span_batch(p, l1_blocks, head, b, &inclusion(15), chain)
+    }
+
+    fn prefix(p: &BatchValidationParams, b: &SpanBatch) -> BatchValidity {
+        check_span_batch_prefix(
+            p,
+            &l1s(),
+            &safe_head(),
+            b,
+            &inclusion(15),
+            &Chain::default(),
+        )
+        .validity
+    }
+
+    #[test]
+    fn span_accepts_and_reports_its_parent() {
+        let c = Chain::default();
+        assert_eq!(
+            check_span(&params(), &l1s(), &safe_head(), &span(), &c),
+            Accept
+        );
+        let pre =
+            check_span_batch_prefix(&params(), &l1s(), &safe_head(), &span(), &inclusion(15), &c);
+        assert_eq!(
+            pre,
+            SpanPrefixCheck {
+                validity: Accept,
+                parent: Some(safe_head())
+            }
+        );
+    }
+
+    #[test]
+    fn span_prefix_inputs_and_activation() {
+        let c = Chain::default();
+        assert_eq!(
+            check_span(&params(), &[], &safe_head(), &span(), &c),
+            Undecided
+        );
+        let empty = SpanBatch {
+            blocks: vec![],
+            ..span()
+        };
+        assert_eq!(prefix(&params(), &empty), Drop(R::EmptySpanBatch));
+        let no_delta = BatchValidationParams {
+            delta_time: None,
+            ..params()
+        };
+        assert_eq!(prefix(&no_delta, &span()), Drop(R::SpanBatchPreDelta));
+        let late_delta = BatchValidationParams {
+            delta_time: Some(101),
+            ..params()
+        };
+        assert_eq!(prefix(&late_delta, &span()), Drop(R::SpanBatchPreDelta));
+        // A span starting in the next epoch needs that epoch's L1 block.
+        let mut next = span();
+        next.blocks.iter_mut().for_each(|b| b.epoch_num = 11);
+        assert_eq!(
+            check_span(&params(), &l1s()[..1], &safe_head(), &next, &c),
+            Undecided
+        );
+    }
+
+    #[test]
+    fn span_prefix_timestamps() {
+        let mut future = span();
+        future.blocks.iter_mut().for_each(|b| b.timestamp += 2);
+        assert_eq!(prefix(&params(), &future), Future);
+        assert_eq!(
+            prefix(&holocene(), &future),
+            Drop(R::FutureTimestampHolocene)
+        );
+        let mut old = span();
+        old.blocks.iter_mut().for_each(|b| b.timestamp -= 8);
+        assert_eq!(prefix(&params(), &old), Drop(R::NoNewBlocksPreHolocene));
+        assert_eq!(prefix(&holocene(), &old), Past);
+        let mut misaligned = span();
+        misaligned.blocks.iter_mut().for_each(|b| b.timestamp -= 1);
+        assert_eq!(prefix(&params(), &misaligned), Drop(R::MisalignedTimestamp));
+        let mut off_grid = span();
+        off_grid.blocks.iter_mut().for_each(|b| b.timestamp -= 3);
+        assert_eq!(prefix(&params(), &off_grid), Drop(R::MisalignedTimestamp));
+    }
+
+    #[test]
+    fn span_prefix_parent_window_and_origin() {
+        let p = params();
+        let c = Chain::default();
+        let wrong_parent = SpanBatch {
+            parent_check: FixedBytes::repeat_byte(9),
+            ..span()
+        };
+        assert_eq!(prefix(&p, &wrong_parent), Drop(R::ParentHashMismatch));
+        assert_eq!(
+            check_span_batch_prefix(&p, &l1s(), &safe_head(), &span(), &inclusion(21), &c).validity,
+            Drop(R::IncludedTooLate)
+        );
+        let mut far = span();
+        far.blocks.iter_mut().for_each(|b| b.epoch_num = 12);
+        far.l1_origin_check = check20(l1(12, 0).hash);
+        assert_eq!(prefix(&p, &far), Drop(R::EpochTooFarInFuture));
+        let unknown_end = SpanBatch {
+            blocks: vec![
+                element(202, 10, vec![]),
+                element(204, 11, vec![]),
+                element(206, 12, vec![]),
+                element(208, 13, vec![]),
+            ],
+            ..span()
+        };
+        assert_eq!(prefix(&p, &unknown_end), Undecided);
+        let wrong_origin = SpanBatch {
+            l1_origin_check: FixedBytes::repeat_byte(9),
+            ..span()
+        };
+        assert_eq!(prefix(&p, &wrong_origin), Drop(R::EpochHashMismatch));
+        let mut old = span();
+        old.blocks[0].epoch_num = 9;
+        old.blocks[1].epoch_num = 10;
+        old.blocks[2].epoch_num = 10;
+        old.l1_origin_check = check20(l1(10, 0).hash);
+        assert_eq!(prefix(&p, &old), Drop(R::EpochTooOld));
+    }
+
+    #[test]
+    fn span_block_origin_time_and_drift() {
+        let p = params();
+        let c = Chain::default();
+        let late_origin = [l1(10, 100), l1(11, 207), l1(12, 300)];
+        assert_eq!(
+            check_span(&p, &late_origin, &safe_head(), &span(), &c),
+            Drop(R::TimestampBeforeL1Origin)
+        );
+
+        let head = l2(100, 800, 10);
+        let drifting = SpanBatch {
+            parent_check: check20(head.hash),
+            l1_origin_check: check20(l1(10, 0).hash),
+            first_origin_changed: false,
+            blocks: vec![element(802, 10, vec![user_tx()])],
+        };
+        assert_eq!(
+            check_span(&p, &l1s(), &head, &drifting, &c),
+            Drop(R::SequencerDriftExceeded)
+        );
+        let empty = SpanBatch {
+            blocks: vec![element(802, 10, vec![])],
+            ..drifting.clone()
+        };
+        assert_eq!(
+            check_span(&p, &l1s(), &head, &empty, &c),
+            Drop(R::SequencerDriftNotAdoptedNextOrigin)
+        );
+        assert_eq!(check_span(&p, &l1s()[..1], &head, &empty, &c), Undecided);
+        let late_next = [l1(10, 100), l1(11, 900)];
+        assert_eq!(check_span(&p, &late_next, &head, &empty, &c), Accept);
+        let fjord = BatchValidationParams {
+            fjord_time: Some(0),
+            ..p
+        };
+        assert_eq!(check_span(&fjord, &l1s(), &head, &drifting, &c), Accept);
+    }
+
+    #[test]
+    fn span_transaction_and_activation_rules() {
+        let p = params();
+        let c = Chain::default();
+        let with = |tx: &'static [u8]| {
+            let mut s = span();
+            s.blocks[2].transactions.push(Bytes::from_static(tx));
+            s
+        };
+        assert_eq!(
+            check_span(&p, &l1s(), &safe_head(), &with(&[]), &c),
+            Drop(R::EmptyTransaction)
+        );
+        assert_eq!(
+            check_span(&p, &l1s(), &safe_head(), &with(&[0x7e]), &c),
+            Drop(R::DepositTransaction)
+        );
+        assert_eq!(
+            check_span(&p, &l1s(), &safe_head(), &with(&[0x04]), &c),
+            Drop(R::SetCodePreIsthmus)
+        );
+        let isthmus = BatchValidationParams {
+            isthmus_time: Some(206),
+            ..p
+        };
+        assert_eq!(
+            check_span(&isthmus, &l1s(), &safe_head(), &with(&[0x04]), &c),
+            Accept
+        );
+        let jovian_at_206 = BatchValidationParams {
+            jovian_time: Some(205),
+            ..p
+        };
+        assert_eq!(
+            check_span(&jovian_at_206, &l1s(), &safe_head(), &span(), &c),
+            Drop(R::NonEmptyTransitionBlock)
+        );
+        // Block 204 is empty, so a Jovian activation there is fine.
+        let jovian_at_204 = BatchValidationParams {
+            jovian_time: Some(204),
+            ..p
+        };
+        assert_eq!(
+            check_span(&jovian_at_204, &l1s(), &safe_head(), &span(), &c),
+            Accept
+        );
+    }
+
+    /// A span starting at the safe head's timestamp (block 100), building on block 99.
+    fn overlapping() -> (SpanBatch, Chain) {
+        let parent = l2(99, 198, 10);
+        let mut chain = Chain::default();
+        chain.0.insert(99, (parent, vec![]));
+        chain.0.insert(
+            100,
+            (
+                safe_head(),
+                vec![Bytes::from_static(&[0x7e, 0xc0]), user_tx()],
+            ),
+        );
+        let mut s = span();
+        s.parent_check = check20(parent.hash);
+        s.blocks.insert(0, element(200, 10, vec![user_tx()]));
+        (s, chain)
+    }
+
+    #[test]
+    fn span_overlap_matches_the_safe_chain() {
+        let p = params();
+        let (s, chain) = overlapping();
+        assert_eq!(check_span(&p, &l1s(), &safe_head(), &s, &chain), Accept);
+        let pre = check_span_batch_prefix(&p, &l1s(), &safe_head(), &s, &inclusion(15), &chain);
+        assert_eq!(pre.parent, Some(l2(99, 198, 10)));
+
+        let mut other_tx = s.clone();
+        other_tx.blocks[0].transactions = vec![Bytes::from_static(&[0x02, 0xc1, 0x02])];
+        assert_eq!(
+            check_span(&p, &l1s(), &safe_head(), &other_tx, &chain),
+            Drop(R::OverlapTransactionsMismatch)
+        );
+        let mut fewer = s.clone();
+        fewer.blocks[0].transactions.clear();
+        assert_eq!(
+            check_span(&p, &l1s(), &safe_head(), &fewer, &chain),
+            Drop(R::OverlapTransactionsMismatch)
+        );
+        let mut other_origin = s.clone();
+        other_origin.blocks[0].epoch_num = 11;
+        other_origin.blocks[1].epoch_num = 11;
+        other_origin.blocks[2].epoch_num = 11;
+        other_origin.blocks[3].epoch_num = 11;
+        assert_eq!(
+            check_span(&p, &l1s(), &safe_head(), &other_origin, &chain),
+            Drop(R::OverlapOriginMismatch)
+        );
+
+        let mut missing_parent = Chain::default();
+        missing_parent.0.insert(100, chain.0[&100].clone());
+        assert_eq!(
+            check_span(&p, &l1s(), &safe_head(), &s, &missing_parent),
+            Undecided
+        );
+        let mut missing_block = Chain::default();
+        missing_block.0.insert(99, chain.0[&99].clone());
+        assert_eq!(
+            check_span(&p, &l1s(), &safe_head(), &s, &missing_block),
+            Undecided
+        );
+    }
+}

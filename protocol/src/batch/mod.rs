@@ -8,6 +8,8 @@
 //! Decoding never panics and never allocates more than the input can back. Checks that need
 //! chain state (`validity`) take it as plain values and a small trait, so they stay pure.
 
+#![deny(missing_docs)]
+
 mod bits;
 mod cursor;
 pub mod errors;
@@ -23,8 +25,8 @@ pub use singular::SingularBatch;
 pub use span::{RawSpanBatch, SpanBatch, SpanBatchContext, SpanBatchElement};
 pub use span_txs::{SpanTx, SpanTxData};
 pub use validity::{
-    BatchDropReason, BatchValidationParams, BatchValidity, SafeChain, check_singular_batch,
-    check_span_batch, check_span_batch_prefix,
+    BatchDropReason, BatchValidationParams, BatchValidity, FJORD_MAX_SEQUENCER_DRIFT, SafeChain,
+    SpanPrefixCheck, check_singular_batch, check_span_batch, check_span_batch_prefix,
 };
 
 /// Most blocks, and most transactions, one span batch may hold.

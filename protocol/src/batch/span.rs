@@ -350,7 +350,9 @@ impl SpanBatch {
                             actual: element.timestamp,
                         });
                     }
-                    if element.epoch_num != p.epoch_num && element.epoch_num != p.epoch_num + 1 {
+                    if element.epoch_num != p.epoch_num
+                        && Some(element.epoch_num) != p.epoch_num.checked_add(1)
+                    {
                         return Err(SpanBatchError::OriginJump {
                             block,
                             previous: p.epoch_num,

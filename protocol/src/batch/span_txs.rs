@@ -576,3 +576,133 @@ pub(crate) fn encode_txs(txs: &[SpanTx], out: &mut Vec<u8>) {
         .collect();
     write_bitlist(out, &protected);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_one(bytes: &[u8]) -> Result<SpanTxData, BatchDecodeError> {
+        SpanTxData::decode(&mut Cursor::new(bytes), 0)
+    }
+
+    #[test]
+    fn legacy_data_is_a_bare_rlp_list() {
+        let d = SpanTxData::Legacy {
+            protected: false,
+            value: U256::from(1),
+            gas_price: U256::from(2),
+            data: Bytes::from_static(&[0xaa]),
+        };
+        let mut out = Vec::new();
+        d.encode(&mut out);
+        assert_eq!(out, [0xc4, 0x01, 0x02, 0x81, 0xaa]);
+        assert_eq!(decode_one(&out).unwrap(), d);
+    }
+
+    #[test]
+    fn typed_data_starts_with_its_type() {
+        let d = SpanTxData::Eip1559 {
+            value: U256::ZERO,
+            max_priority_fee_per_gas: U256::from(1),
+            max_fee_per_gas: U256::from(2),
+            data: Bytes::new(),
+            access_list: AccessList::default(),
+        };
+        let mut out = Vec::new();
+        d.encode(&mut out);
+        assert_eq!(out, [0x02, 0xc5, 0x80, 0x01, 0x02, 0x80, 0xc0]);
+        assert_eq!(decode_one(&out).unwrap(), d);
+    }
+
+    #[test]
+    fn non_canonical_and_malformed_data_are_rejected() {
+        // value with a leading zero byte
+        assert!(matches!(
+            decode_one(&[0xc6, 0x82, 0x00, 0x01, 0x02, 0x81, 0xaa]),
+            Err(BatchDecodeError::TxData {
+                index: 0,
+                offset: 0,
+                ..
+            })
+        ));
+        // a single byte below 0x80 wrapped in a string header
+        assert!(decode_one(&[0xc4, 0x81, 0x01, 0x02, 0x80]).is_err());
+        // one field too many
+        let err = decode_one(&[0xc4, 0x01, 0x02, 0x80, 0x80]).unwrap_err();
+        assert!(err.to_string().contains("extra list items"), "{err}");
+        // a byte string where the list should be
+        assert!(decode_one(&[0x83, 1, 2, 3]).is_err());
+        // typed, then nothing
+        assert!(decode_one(&[0x02]).is_err());
+    }
+
+    #[test]
+    fn fee_above_u128_cannot_become_a_transaction() {
+        let tx = SpanTx {
+            to: None,
+            signature: Signature::new(U256::from(1), U256::from(1), false),
+            nonce: 0,
+            gas_limit: 0,
+            data: SpanTxData::Legacy {
+                protected: false,
+                value: U256::ZERO,
+                gas_price: U256::MAX,
+                data: Bytes::new(),
+            },
+        };
+        assert!(matches!(
+            tx.to_full_tx(ChainId(1), 3),
+            Err(SpanBatchError::FeeOverflow {
+                index: 3,
+                field: "gas_price",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn set_code_creation_is_rejected() {
+        let tx = SpanTx {
+            to: None,
+            signature: Signature::new(U256::from(1), U256::from(1), false),
+            nonce: 0,
+            gas_limit: 0,
+            data: SpanTxData::Eip7702 {
+                value: U256::ZERO,
+                max_priority_fee_per_gas: U256::ZERO,
+                max_fee_per_gas: U256::ZERO,
+                data: Bytes::new(),
+                access_list: AccessList::default(),
+                authorization_list: vec![],
+            },
+        };
+        let mut out = Vec::new();
+        encode_txs(std::slice::from_ref(&tx), &mut out);
+        assert_eq!(
+            decode_txs(&mut Cursor::new(&out), 1),
+            Err(BatchDecodeError::SetCodeWithoutTo { index: 0 })
+        );
+        assert_eq!(
+            tx.to_full_tx(ChainId(1), 0),
+            Err(SpanBatchError::SetCodeWithoutTo { index: 0 })
+        );
+    }
+
+    #[test]
+    fn blob_transactions_cannot_be_batched() {
+        // A type-3 envelope: 0x03 ++ rlp([...]) — rejected before any field matters.
+        use alloy::consensus::{SignableTransaction, TxEip4844};
+        let tx = TxEip4844 {
+            chain_id: 1,
+            blob_versioned_hashes: vec![alloy::primitives::B256::ZERO],
+            ..Default::default()
+        };
+        let signed = tx.into_signed(Signature::new(U256::from(1), U256::from(1), false));
+        let mut out = Vec::new();
+        signed.tx().eip2718_encode(signed.signature(), &mut out);
+        assert!(matches!(
+            SpanTx::from_full_tx(&out, ChainId(1), 0, 0),
+            Err(SpanBatchError::BadTransaction { .. })
+        ));
+    }
+}

@@ -234,7 +234,7 @@ pub fn check_singular_batch(
         return BatchValidity::Drop(R::EpochTooOld);
     } else if batch.epoch_num == epoch.number {
         epoch
-    } else if batch.epoch_num == epoch.number + 1 {
+    } else if Some(batch.epoch_num) == epoch.number.checked_add(1) {
         match l1_blocks.get(1) {
             Some(next) => next,
             None => return BatchValidity::Undecided,
@@ -295,7 +295,7 @@ pub fn check_span_batch_prefix(
         return verdict(BatchValidity::Drop(R::EmptySpanBatch), None);
     };
     let start_epoch = first.epoch_num;
-    let batch_origin = if start_epoch == epoch.number + 1 {
+    let batch_origin = if Some(start_epoch) == epoch.number.checked_add(1) {
         match l1_blocks.get(1) {
             Some(next) => next,
             None => return verdict(BatchValidity::Undecided, None),

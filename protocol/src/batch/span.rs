@@ -250,6 +250,29 @@ pub struct SpanBatch {
 }
 
 impl SpanBatch {
+    /// A span of consecutive singular batches (the batcher's side). `first_origin_changed` says
+    /// whether the first block starts an epoch (its sequence number is 0).
+    pub fn from_singular_batches(
+        batches: &[SingularBatch],
+        first_origin_changed: bool,
+    ) -> Result<Self, SpanBatchError> {
+        let first = batches.first().ok_or(SpanBatchError::Empty)?;
+        let last = batches.last().ok_or(SpanBatchError::Empty)?;
+        Ok(Self {
+            parent_check: FixedBytes::from_slice(&first.parent_hash[..20]),
+            l1_origin_check: FixedBytes::from_slice(&last.epoch_hash[..20]),
+            first_origin_changed,
+            blocks: batches
+                .iter()
+                .map(|b| SpanBatchElement {
+                    timestamp: b.timestamp,
+                    epoch_num: b.epoch_num,
+                    transactions: b.transactions.clone(),
+                })
+                .collect(),
+        })
+    }
+
     /// First block's timestamp (`span_start.timestamp`), or `None` for an empty span.
     pub fn start_timestamp(&self) -> Option<u64> {
         self.blocks.first().map(|b| b.timestamp)

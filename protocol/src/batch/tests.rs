@@ -582,3 +582,43 @@ proptest! {
         prop_assert!(RawSpanBatch::decode(truncated).is_err());
     }
 }
+
+#[test]
+fn singular_batches_make_a_span_and_come_back() {
+    let data = std::fs::read(vectors().join("raw_span_batch.bin")).unwrap();
+    let c = SpanBatchContext {
+        genesis_timestamp: 1_000,
+        ..ctx(10)
+    };
+    let span = RawSpanBatch::decode(&data)
+        .unwrap()
+        .to_span_batch(&c)
+        .unwrap();
+    let origins: Vec<L1BlockRef> = (span.start_epoch_num().unwrap()
+        ..=span.end_epoch_num().unwrap())
+        .map(|n| {
+            let mut hash = B256::repeat_byte(0x42);
+            hash[..20].copy_from_slice(span.l1_origin_check.as_slice());
+            hash[31] = n as u8;
+            L1BlockRef {
+                number: n,
+                hash,
+                ..Default::default()
+            }
+        })
+        .collect();
+    let mut singles = span.to_singular_batches(&origins, 0).unwrap();
+    assert_eq!(singles.len(), span.blocks.len());
+    let mut parent = B256::repeat_byte(0x42);
+    parent[..20].copy_from_slice(span.parent_check.as_slice());
+    singles[0].parent_hash = parent;
+    let rebuilt = SpanBatch::from_singular_batches(&singles, span.first_origin_changed).unwrap();
+    assert_eq!(rebuilt, span);
+    let mut out = Vec::new();
+    rebuilt.to_raw(&c).unwrap().encode(&mut out).unwrap();
+    assert_eq!(out, data);
+    assert_eq!(
+        SpanBatch::from_singular_batches(&[], true),
+        Err(SpanBatchError::Empty)
+    );
+}

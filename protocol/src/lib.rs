@@ -1,5 +1,6 @@
 //! OP Stack types and codecs for opfleet. Pure code: no I/O, no async runtime.
 
+pub mod batch;
 pub mod block;
 pub mod chain_id;
 pub mod deposit;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! Bedrock -> Regolith -> Canyon -> Delta -> Ecotone -> Fjord -> Granite
-//!         -> Holocene -> Isthmus -> Jovian -> Karst -> Interop
+//!         -> Holocene -> Isthmus -> Jovian -> Karst -> Lagoon      Interop (experimental, unordered)
 //!
 //! fork active at L2 timestamp ts       <=>  fork_time is set and ts >= fork_time
 //! first block of a fork (block time b) <=>  active(ts) and ts >= b and not active(ts - b)
@@ -43,13 +43,15 @@ pub enum Hardfork {
     Jovian,
     /// Karst.
     Karst,
+    /// Lagoon (specs mark it experimental; op-node lists it as mainline).
+    Lagoon,
     /// Interop.
     Interop,
 }
 
 impl Hardfork {
     /// Every fork, oldest first.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Bedrock,
         Self::Regolith,
         Self::Canyon,
@@ -61,11 +63,12 @@ impl Hardfork {
         Self::Isthmus,
         Self::Jovian,
         Self::Karst,
+        Self::Lagoon,
         Self::Interop,
     ];
 
     /// Forks whose order op-node checks (`checkFork`); Interop is experimental and unordered.
-    const ORDERED: [Self; 10] = [
+    const ORDERED: [Self; 11] = [
         Self::Regolith,
         Self::Canyon,
         Self::Delta,
@@ -76,6 +79,7 @@ impl Hardfork {
         Self::Isthmus,
         Self::Jovian,
         Self::Karst,
+        Self::Lagoon,
     ];
 
     /// op-node's lower-case fork name (`rollup.ForkName`).
@@ -92,6 +96,7 @@ impl Hardfork {
             Self::Isthmus => "isthmus",
             Self::Jovian => "jovian",
             Self::Karst => "karst",
+            Self::Lagoon => "lagoon",
             Self::Interop => "interop",
         }
     }
@@ -187,6 +192,9 @@ pub struct HardForkTimes {
     /// Karst activation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub karst_time: Option<u64>,
+    /// Lagoon activation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lagoon_time: Option<u64>,
     /// Interop activation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interop_time: Option<u64>,
@@ -207,6 +215,7 @@ impl HardForkTimes {
             Hardfork::Isthmus => self.isthmus_time,
             Hardfork::Jovian => self.jovian_time,
             Hardfork::Karst => self.karst_time,
+            Hardfork::Lagoon => self.lagoon_time,
             Hardfork::Interop => self.interop_time,
         }
     }
@@ -237,7 +246,7 @@ impl HardForkTimes {
             .unwrap_or(Hardfork::Bedrock)
     }
 
-    /// Checks that every scheduled fork from Regolith to Karst has its predecessor scheduled at
+    /// Checks that every scheduled fork from Regolith to Lagoon has its predecessor scheduled at
     /// the same time or earlier (op-node `checkFork`).
     pub fn check_order(&self) -> Result<(), HardforkOrderError> {
         for pair in Hardfork::ORDERED.windows(2) {
@@ -279,6 +288,7 @@ mod tests {
             isthmus_time: Some(70),
             jovian_time: Some(80),
             karst_time: Some(90),
+            lagoon_time: Some(95),
             interop_time: Some(100),
         }
     }
@@ -305,7 +315,8 @@ mod tests {
             (69, Hardfork::Holocene),
             (70, Hardfork::Isthmus),
             (85, Hardfork::Jovian),
-            (99, Hardfork::Karst),
+            (94, Hardfork::Karst),
+            (99, Hardfork::Lagoon),
             (100, Hardfork::Interop),
         ];
         for (ts, fork) in expect {
@@ -369,8 +380,8 @@ mod tests {
             assert_eq!(f.to_string(), f.name());
         }
         assert!("Fjord".parse::<Hardfork>().is_ok());
-        let err = "lagoon".parse::<Hardfork>().unwrap_err();
-        assert!(err.to_string().contains("\"lagoon\""));
+        let err = "bedrock2".parse::<Hardfork>().unwrap_err();
+        assert!(err.to_string().contains("\"bedrock2\""));
     }
 
     proptest! {

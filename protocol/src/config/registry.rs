@@ -168,6 +168,7 @@ impl RegistryChain {
                 isthmus_time: hf.isthmus_time,
                 jovian_time: hf.jovian_time,
                 karst_time: hf.karst_time,
+                lagoon_time: hf.lagoon_time,
                 interop_time: hf.interop_time,
             },
             keep_karst_upgrade_gas: hf.keep_karst_upgrade_gas,
@@ -286,6 +287,7 @@ struct HardforksToml {
     isthmus_time: Option<u64>,
     jovian_time: Option<u64>,
     karst_time: Option<u64>,
+    lagoon_time: Option<u64>,
     interop_time: Option<u64>,
     #[serde(default)]
     keep_karst_upgrade_gas: bool,

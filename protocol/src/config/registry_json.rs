@@ -231,6 +231,7 @@ struct RawHardforks {
     isthmus_time: Option<u64>,
     jovian_time: Option<u64>,
     karst_time: Option<u64>,
+    lagoon_time: Option<u64>,
     interop_time: Option<u64>,
 }
 
@@ -366,6 +367,7 @@ impl RawChain {
                 isthmus_time: hf.isthmus_time,
                 jovian_time: hf.jovian_time,
                 karst_time: hf.karst_time,
+                lagoon_time: hf.lagoon_time,
                 interop_time: hf.interop_time,
             },
             keep_karst_upgrade_gas: false,

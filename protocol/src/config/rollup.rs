@@ -449,6 +449,7 @@ fork_queries! {
     Isthmus: is_isthmus_active, is_isthmus_activation_block;
     Jovian: is_jovian_active, is_jovian_activation_block;
     Karst: is_karst_active, is_karst_activation_block;
+    Lagoon: is_lagoon_active, is_lagoon_activation_block;
     Interop: is_interop_active, is_interop_activation_block;
 }
 

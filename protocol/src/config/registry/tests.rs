@@ -79,6 +79,7 @@ fn fields(c: &RollupConfig) -> Vec<(&'static str, String)> {
         ("isthmus_time", format!("{:?}", h.isthmus_time)),
         ("jovian_time", format!("{:?}", h.jovian_time)),
         ("karst_time", format!("{:?}", h.karst_time)),
+        ("lagoon_time", format!("{:?}", h.lagoon_time)),
         ("interop_time", format!("{:?}", h.interop_time)),
         (
             "keep_karst_upgrade_gas",
@@ -163,6 +164,7 @@ fn toml_agrees_with_op_node_rollup_json_of_base() {
         "isthmus_time",
         "jovian_time",
         "karst_time",
+        "lagoon_time",
         "keep_karst_upgrade_gas",
         "protocol_versions_address",
         "chain_op_config",

@@ -40,6 +40,7 @@ const FULL: &str = r#"{
   "isthmus_time": 1744905600,
   "jovian_time": 1763568001,
   "karst_time": 1781712001,
+  "lagoon_time": 1785000000,
   "interop_time": 1790000000,
   "keep_karst_upgrade_gas": true,
   "batch_inbox_address": "0xff00000000000000000000000000000011155420",
@@ -88,6 +89,7 @@ fn full_rollup_json_round_trips_with_op_node_field_names() {
             "isthmus_time",
             "jovian_time",
             "karst_time",
+            "lagoon_time",
             "interop_time",
             "keep_karst_upgrade_gas",
             "batch_inbox_address",
@@ -206,7 +208,7 @@ fn real_op_node_rollup_json_loads() {
 #[test]
 fn unknown_fields_are_ignored() {
     let mut v: Value = serde_json::from_str(BASE_MAINNET).unwrap();
-    v["lagoon_time"] = Value::from(5u64);
+    v["sunset_time"] = Value::from(5u64);
     v["interop_message_expiry_window"] = Value::from(3600u64);
     v["genesis"]["system_config"]["somethingNew"] = Value::from("x");
     v["genesis"]["l1"]["extra"] = Value::Null;
@@ -351,7 +353,7 @@ fn op_sepolia() -> RollupConfig {
 #[test]
 fn fork_activation_boundaries() {
     let c = op_sepolia();
-    let cases: [(Hardfork, u64, ForkQuery); 11] = [
+    let cases: [(Hardfork, u64, ForkQuery); 12] = [
         (Hardfork::Regolith, 0, RollupConfig::is_regolith_active),
         (
             Hardfork::Canyon,
@@ -399,6 +401,11 @@ fn fork_activation_boundaries() {
             RollupConfig::is_karst_active,
         ),
         (
+            Hardfork::Lagoon,
+            1_785_000_000,
+            RollupConfig::is_lagoon_active,
+        ),
+        (
             Hardfork::Interop,
             1_790_000_000,
             RollupConfig::is_interop_active,
@@ -435,7 +442,7 @@ fn activation_blocks_on_the_block_grid() {
     assert!(!c.is_jovian_activation_block(j + 3));
     assert!(c.is_activation_block(Hardfork::Jovian, j + 1));
     // Named helpers agree with the generic one.
-    let named: [(Hardfork, ForkQuery); 10] = [
+    let named: [(Hardfork, ForkQuery); 11] = [
         (Hardfork::Canyon, RollupConfig::is_canyon_activation_block),
         (Hardfork::Delta, RollupConfig::is_delta_activation_block),
         (Hardfork::Ecotone, RollupConfig::is_ecotone_activation_block),
@@ -448,6 +455,7 @@ fn activation_blocks_on_the_block_grid() {
         (Hardfork::Isthmus, RollupConfig::is_isthmus_activation_block),
         (Hardfork::Jovian, RollupConfig::is_jovian_activation_block),
         (Hardfork::Karst, RollupConfig::is_karst_activation_block),
+        (Hardfork::Lagoon, RollupConfig::is_lagoon_activation_block),
         (Hardfork::Interop, RollupConfig::is_interop_activation_block),
     ];
     for (fork, f) in named {
@@ -503,7 +511,7 @@ fn arb_address() -> impl Strategy<Value = Address> {
 }
 
 fn arb_times() -> impl Strategy<Value = HardForkTimes> {
-    proptest::collection::vec(proptest::option::of(any::<u64>()), 12).prop_map(|t| HardForkTimes {
+    proptest::collection::vec(proptest::option::of(any::<u64>()), 13).prop_map(|t| HardForkTimes {
         regolith_time: t[0],
         canyon_time: t[1],
         delta_time: t[2],
@@ -515,7 +523,8 @@ fn arb_times() -> impl Strategy<Value = HardForkTimes> {
         isthmus_time: t[8],
         jovian_time: t[9],
         karst_time: t[10],
-        interop_time: t[11],
+        lagoon_time: t[11],
+        interop_time: t[12],
     })
 }
 

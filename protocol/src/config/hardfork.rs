@@ -249,8 +249,8 @@ impl HardForkTimes {
     /// Checks that every scheduled fork from Regolith to Lagoon has its predecessor scheduled at
     /// the same time or earlier (op-node `checkFork`).
     pub fn check_order(&self) -> Result<(), HardforkOrderError> {
-        for pair in Hardfork::ORDERED.windows(2) {
-            let [prior, fork] = [pair[0], pair[1]];
+        let ordered = Hardfork::ORDERED;
+        for (prior, fork) in ordered.into_iter().zip(ordered.into_iter().skip(1)) {
             match (self.activation_time(prior), self.activation_time(fork)) {
                 (None, Some(time)) => {
                     return Err(HardforkOrderError::MissingPriorFork { fork, time, prior });

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod block;
 pub mod chain_id;
+pub mod config;
 pub mod deposit;
 pub mod follow_check;
 pub mod interop;

@@ -16,6 +16,7 @@
 //!
 //! No I/O: callers read the files and pass their text.
 
+pub mod builtin;
 pub mod chain_list;
 pub mod hardfork;
 pub mod params;

@@ -1,7 +1,12 @@
 //! OP Stack types and codecs for opfleet. Pure code: no I/O, no async runtime.
 
+pub mod batcher_data;
+pub mod blob;
 pub mod block;
 pub mod chain_id;
+pub mod channel;
+pub mod compression;
+pub mod frame;
 
 pub use block::{BlockId, L1BlockRef, L2BlockRef};
 pub use chain_id::ChainId;

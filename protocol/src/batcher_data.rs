@@ -355,25 +355,23 @@ mod tests {
         let signed = sign(TxEip4844Variant::<BlobTransactionSidecar>::TxEip4844(
             eip4844.clone(),
         ));
-        check(
-            &TxEnvelope::from(signed).encoded_2718(),
-            3,
-            b"ignored",
-            &hashes,
-        );
+        let plain = TxEnvelope::from(signed).encoded_2718();
+        check(&plain, 3, b"ignored", &hashes);
 
         // Network form: the same transaction wrapped with its blobs, commitments and proofs.
+        let blob = crate::blob::encode_blob(&input).unwrap();
         let with_sidecar = TxEip4844WithSidecar::from_tx_and_sidecar(
             eip4844,
-            BlobTransactionSidecar::new(vec![], vec![], vec![]),
+            BlobTransactionSidecar::new(
+                vec![alloy::eips::eip4844::Blob::from_slice(blob.as_bytes())],
+                vec![Default::default()],
+                vec![Default::default()],
+            ),
         );
         let signed = sign(TxEip4844Variant::TxEip4844WithSidecar(with_sidecar));
-        check(
-            &TxEnvelope::from(signed).encoded_2718(),
-            3,
-            b"ignored",
-            &hashes,
-        );
+        let network = TxEnvelope::from(signed).encoded_2718();
+        assert!(network.len() > plain.len() + crate::blob::BLOB_SIZE);
+        check(&network, 3, b"ignored", &hashes);
 
         let eip7702 = TxEip7702 {
             chain_id: 1,

@@ -18,9 +18,9 @@ pub fn prune_tx_frames(mut frames: Vec<Frame>) -> Vec<Frame> {
     while i + 1 < frames.len() {
         let (current, next) = (&frames[i], &frames[i + 1]);
         if current.channel_id == next.channel_id {
-            if current.is_last
-                || u32::from(next.frame_number) != u32::from(current.frame_number) + 1
-            {
+            // op-node compares in u16 arithmetic: 65535 is followed by 0. Kept for equivalence;
+            // the assembler still refuses frame 0 of a channel holding 65536 frames.
+            if current.is_last || next.frame_number != current.frame_number.wrapping_add(1) {
                 frames.remove(i + 1);
                 continue;
             }
@@ -72,6 +72,9 @@ mod tests {
         // A new channel must start at frame 0.
         let got = prune_tx_frames(vec![f(1, 0, true), f(2, 1, true), f(3, 0, true)]);
         assert_eq!(got, vec![f(1, 0, true), f(3, 0, true)]);
+        // u16 wrap-around, as op-node computes it.
+        let got = prune_tx_frames(vec![f(1, 65535, false), f(1, 0, false)]);
+        assert_eq!(got.len(), 2);
         // The first frame is left to the assembler.
         let got = prune_tx_frames(vec![f(1, 5, false), f(1, 6, true)]);
         assert_eq!(got, vec![f(1, 5, false), f(1, 6, true)]);

@@ -199,6 +199,50 @@ impl Frame {
     }
 }
 
+/// Why a channel cannot be split into frames.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SplitError {
+    /// Frame size 0 or above [`MAX_FRAME_DATA_LEN`].
+    #[error("frame data size {0} must be between 1 and {MAX_FRAME_DATA_LEN}")]
+    FrameSize(usize),
+    /// More frames than a u16 frame number can count.
+    #[error("{frames} frames needed, at most 65536 fit in one channel")]
+    TooManyFrames {
+        /// Frames the data would need.
+        frames: usize,
+    },
+}
+
+/// Splits a compressed channel into frames of at most `max_frame_data` bytes each, the last one
+/// closing the channel. Empty data gives one empty closing frame.
+pub fn split_channel(
+    channel_id: ChannelId,
+    data: &[u8],
+    max_frame_data: usize,
+) -> Result<Vec<Frame>, SplitError> {
+    if max_frame_data == 0 || max_frame_data > MAX_FRAME_DATA_LEN {
+        return Err(SplitError::FrameSize(max_frame_data));
+    }
+    let count = data.len().div_ceil(max_frame_data).max(1);
+    if count > usize::from(u16::MAX) + 1 {
+        return Err(SplitError::TooManyFrames { frames: count });
+    }
+    let mut chunks: Vec<&[u8]> = data.chunks(max_frame_data).collect();
+    if chunks.is_empty() {
+        chunks.push(&[]);
+    }
+    Ok(chunks
+        .into_iter()
+        .zip(0u16..=u16::MAX)
+        .map(|(chunk, frame_number)| Frame {
+            channel_id,
+            frame_number,
+            data: chunk.to_vec(),
+            is_last: usize::from(frame_number) + 1 == count,
+        })
+        .collect())
+}
+
 /// Bounds-checked reader that reports the field and offset of a short read.
 struct Cursor<'a> {
     buf: &'a [u8],
@@ -322,6 +366,33 @@ pub(crate) mod tests {
                 needed: 1,
                 available: 0
             })
+        );
+    }
+
+    #[test]
+    fn split() {
+        let id = ChannelId([1; 16]);
+        let frames = split_channel(id, &[1, 2, 3, 4, 5], 2).unwrap();
+        assert_eq!(
+            frames,
+            vec![
+                frame(1, 0, &[1, 2], false),
+                frame(1, 1, &[3, 4], false),
+                frame(1, 2, &[5], true)
+            ]
+        );
+        assert_eq!(
+            split_channel(id, &[], 2).unwrap(),
+            vec![frame(1, 0, &[], true)]
+        );
+        assert_eq!(split_channel(id, &[1], 0), Err(SplitError::FrameSize(0)));
+        assert_eq!(
+            split_channel(id, &vec![0; 65_537], 1),
+            Err(SplitError::TooManyFrames { frames: 65_537 })
+        );
+        assert_eq!(
+            split_channel(id, &vec![0; 65_536], 1).unwrap().len(),
+            65_536
         );
     }
 

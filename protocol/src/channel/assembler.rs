@@ -401,4 +401,70 @@ mod tests {
         };
         assert_eq!((ready.open_l1.number, ready.close_l1.number), (5, 7));
     }
+
+    /// Batcher side to derivation side: compress, split, pack frames into transactions carried
+    /// in blobs, then decode blobs, parse frames, assemble and decompress.
+    fn through_the_pipeline(
+        channel: &[u8],
+        compression: crate::compression::Compression,
+        frame_size: usize,
+    ) -> Vec<u8> {
+        use crate::batcher_data::{encode_frames, parse_frames};
+        use crate::blob::encode_blob;
+        use crate::compression::{compress, decompress};
+        use crate::frame::split_channel;
+
+        let packed = compress(channel, compression).unwrap();
+        let frames = split_channel(id(9), &packed, frame_size).unwrap();
+        let mut asm = HoloceneAssembler::new();
+        let mut out = None;
+        for (block, tx_frames) in frames.chunks(2).enumerate() {
+            let blob = encode_blob(&encode_frames(tx_frames).unwrap()).unwrap();
+            let parsed = parse_frames(&blob.decode().unwrap()).unwrap();
+            let r = asm.ingest_tx(parsed, l1(block as u64), LIMITS);
+            assert_eq!(r.pruned, 0);
+            for ingested in r.results {
+                assert_eq!(ingested.discarded, None);
+                if let FrameFate::Completed(ready) = ingested.frame {
+                    out = Some(ready.data);
+                }
+            }
+        }
+        let data = out.expect("the channel completes");
+        assert_eq!(data, packed);
+        decompress(&data, LIMITS.max_rlp_bytes_per_channel, true)
+            .unwrap()
+            .data
+    }
+
+    #[test]
+    fn vector_channel_through_the_pipeline() {
+        use crate::compression::{Compression, decompress};
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/vectors/batches/zlib_channel_span_batch.hex");
+        let hex_text = std::fs::read_to_string(path).unwrap();
+        let vector = alloy::primitives::hex::decode(hex_text.trim()).unwrap();
+        let rlp = decompress(&vector, LIMITS.max_rlp_bytes_per_channel, true)
+            .unwrap()
+            .data;
+        // Two frames of 60,000 bytes per transaction still fit one blob.
+        let out = through_the_pipeline(&rlp, Compression::Zlib, 60_000);
+        assert_eq!(out, rlp);
+    }
+
+    proptest::proptest! {
+        // Each case encodes and decodes whole blobs: few cases keep the debug build quick.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        #[test]
+        fn pipeline_round_trip(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000),
+            brotli in proptest::prelude::any::<bool>(),
+            // At least 50 bytes a frame keeps 3000 bytes within the 50-block channel timeout.
+            frame_size in 50usize..400,
+        ) {
+            use crate::compression::Compression;
+            let compression = if brotli { Compression::Brotli { level: 5 } } else { Compression::Zlib };
+            proptest::prop_assert_eq!(through_the_pipeline(&data, compression, frame_size), data);
+        }
+    }
 }

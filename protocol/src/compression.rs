@@ -17,7 +17,7 @@ use std::io::{Read, Write};
 /// Version byte that marks a brotli channel.
 pub const CHANNEL_VERSION_BROTLI: u8 = 0x01;
 
-/// Window size (log2) op-batcher gives brotli.
+/// Brotli window (log2): the library default, which op-batcher keeps.
 const BROTLI_LG_WINDOW: u32 = 22;
 
 /// Compression level op-batcher uses for zlib (best compression).
@@ -50,6 +50,39 @@ impl fmt::Display for Compression {
         match self {
             Self::Zlib => f.write_str("zlib"),
             Self::Brotli { level } => write!(f, "brotli-{level}"),
+        }
+    }
+}
+
+/// Brotli level op-batcher means by plain "brotli".
+pub const DEFAULT_BROTLI_LEVEL: u32 = 10;
+
+/// A compression name that is not "zlib", "brotli" or "brotli-0".."brotli-11".
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown compression {0:?}: expected zlib, brotli or brotli-<0..11>")]
+pub struct UnknownCompressionName(pub String);
+
+impl std::str::FromStr for Compression {
+    type Err = UnknownCompressionName;
+
+    /// Parses op-batcher's names: "zlib", "brotli" (level 10) and "brotli-<level>".
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unknown = || UnknownCompressionName(s.to_string());
+        match s {
+            "zlib" => Ok(Self::Zlib),
+            "brotli" => Ok(Self::Brotli {
+                level: DEFAULT_BROTLI_LEVEL,
+            }),
+            _ => {
+                let level: u32 = s
+                    .strip_prefix("brotli-")
+                    .and_then(|l| l.parse().ok())
+                    .ok_or_else(unknown)?;
+                if level > 11 {
+                    return Err(unknown());
+                }
+                Ok(Self::Brotli { level })
+            }
         }
     }
 }
@@ -213,6 +246,19 @@ mod tests {
         assert_eq!(Compression::Zlib.name(), "zlib");
         assert_eq!(Compression::Brotli { level: 10 }.name(), "brotli");
         assert_eq!(Compression::Brotli { level: 10 }.to_string(), "brotli-10");
+        for c in [
+            Compression::Zlib,
+            Compression::Brotli { level: 0 },
+            Compression::Brotli { level: 11 },
+        ] {
+            assert_eq!(c.to_string().parse::<Compression>(), Ok(c));
+        }
+        assert_eq!(
+            "brotli".parse::<Compression>(),
+            Ok(Compression::Brotli { level: 10 })
+        );
+        assert!("brotli-12".parse::<Compression>().is_err());
+        assert!("gzip".parse::<Compression>().is_err());
     }
 
     #[test]

@@ -76,9 +76,12 @@ pub enum BlobError {
         /// Declared data length.
         len: usize,
     },
-    /// Hex input of the wrong size or not hex.
+    /// Input that is not hex.
     #[error("blob hex: {0}")]
     Hex(String),
+    /// Input of the wrong size.
+    #[error("{0} bytes given, a blob is {BLOB_SIZE}")]
+    WrongSize(usize),
 }
 
 /// One EIP-4844 blob.
@@ -107,14 +110,11 @@ impl TryFrom<&[u8]> for Blob {
     type Error = BlobError;
 
     fn try_from(bytes: &[u8]) -> Result<Self, BlobError> {
-        let array: Box<[u8; BLOB_SIZE]> =
-            bytes
-                .to_vec()
-                .into_boxed_slice()
-                .try_into()
-                .map_err(|b: Box<[u8]>| {
-                    BlobError::Hex(format!("{} bytes, a blob is {BLOB_SIZE}", b.len()))
-                })?;
+        let array: Box<[u8; BLOB_SIZE]> = bytes
+            .to_vec()
+            .into_boxed_slice()
+            .try_into()
+            .map_err(|b: Box<[u8]>| BlobError::WrongSize(b.len()))?;
         Ok(Self(array))
     }
 }
@@ -324,7 +324,7 @@ mod tests {
         loose.0[0] |= 0x40;
         assert_eq!(loose.decode().unwrap(), b"hello");
 
-        assert!(Blob::from_hex("0x00").is_err());
+        assert_eq!(Blob::from_hex("0x00"), Err(BlobError::WrongSize(1)));
         assert!(Blob::from_hex("zz").is_err());
     }
 

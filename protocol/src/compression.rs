@@ -8,7 +8,8 @@
 //! held only its first `MAX_RLP_BYTES_PER_CHANNEL` decompressed bytes, and every batch that fits
 //! in them is accepted. A stream that breaks midway (bad data, missing end) likewise yields the
 //! bytes decoded before the break, because op-node decodes batches while it decompresses. So
-//! [`decompress`] fails only when nothing can be read at all, and reports how the stream ended
+//! [`decompress`] fails only when the first byte names no usable algorithm; otherwise it returns
+//! what it could read (possibly nothing, e.g. after a bad zlib header) and how the stream ended
 //! (OP specs, `derivation.md` "Channel Format", `fjord/derivation.md`).
 
 use std::fmt;
@@ -313,6 +314,23 @@ mod tests {
         assert!(matches!(out.end, StreamEnd::Broken(_)));
         assert!(!out.data.is_empty());
         assert_eq!(out.data, data[..out.data.len()]);
+    }
+
+    #[test]
+    fn broken_brotli_keeps_prefix() {
+        let data: Vec<u8> = (0..50_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let packed = compress(&data, Compression::Brotli { level: 5 }).unwrap();
+        let out = decompress(&packed[..packed.len() / 2], MAX, true).unwrap();
+        assert!(matches!(out.end, StreamEnd::Broken(_)), "{:?}", out.end);
+        assert_eq!(out.data, data[..out.data.len()]);
+    }
+
+    #[test]
+    fn bad_zlib_header_reads_nothing() {
+        // Low nibble 15 selects zlib, whose header then is invalid.
+        let out = decompress(&[0x0f, 0x00, 0x01, 0x02], MAX, true).unwrap();
+        assert!(out.data.is_empty());
+        assert!(matches!(out.end, StreamEnd::Broken(_)));
     }
 
     #[test]

@@ -16,6 +16,13 @@ pub mod super_root;
 pub mod supernode_rpc;
 pub mod supervisor_rpc;
 pub mod sync_status;
+pub mod batcher_data;
+pub mod blob;
+pub mod block;
+pub mod chain_id;
+pub mod channel;
+pub mod compression;
+pub mod frame;
 
 pub use block::{BlockId, L1BlockRef, L2BlockRef};
 pub use chain_id::ChainId;

@@ -2,6 +2,7 @@
 
 pub mod block;
 pub mod chain_id;
+pub mod p2p;
 
 pub use block::{BlockId, L1BlockRef, L2BlockRef};
 pub use chain_id::ChainId;

@@ -106,6 +106,23 @@ mod tests {
         );
     }
 
+    /// Ids that op-node's `BuildMsgIdFn` produced (captured in taiko-mono's Go fixtures).
+    #[test]
+    fn op_node_known_answers() {
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("testdata/op_node_msgid.json")).unwrap();
+        for case in ["valid_snappy", "invalid_snappy"] {
+            let entry = &fixture[case];
+            let data = alloy::primitives::hex::decode(entry["data"].as_str().unwrap()).unwrap();
+            let expected: MessageId = entry["expected_id"].as_str().unwrap().parse().unwrap();
+            assert_eq!(
+                message_id(entry["topic"].as_str().unwrap(), &data),
+                expected,
+                "{case}"
+            );
+        }
+    }
+
     proptest! {
         #[test]
         fn never_panics(data in proptest::collection::vec(any::<u8>(), 0..512)) {

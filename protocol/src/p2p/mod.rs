@@ -15,6 +15,7 @@
 pub mod envelope;
 pub mod errors;
 pub mod message_id;
+pub mod params;
 pub mod req_resp;
 pub mod seen;
 pub mod signature;
@@ -27,6 +28,7 @@ mod testutil;
 pub use envelope::{MAX_GOSSIP_SIZE, decode_block_message, encode_block_message, payload_version};
 pub use errors::{EnvelopeError, ReqRespError, SignatureError, TopicParseError};
 pub use message_id::{MessageId, message_id};
+pub use params::{GossipsubParams, OP_NODE_GOSSIPSUB};
 pub use req_resp::{PayloadByNumberResponse, ResultCode, payload_by_number_protocol_id};
 pub use seen::SeenBlocks;
 pub use signature::{block_signing_hash, recover_signer, sign_block, verify_signer};

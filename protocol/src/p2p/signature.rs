@@ -120,6 +120,20 @@ mod tests {
         );
     }
 
+    /// The hash op-node's `BlockSigningHash` gave for a fixed payload (taiko-mono Go fixture).
+    #[test]
+    fn op_node_signing_hash_known_answer() {
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("testdata/op_node_signing_hash.json")).unwrap();
+        let payload = alloy::primitives::hex::decode(fixture["payload"].as_str().unwrap()).unwrap();
+        let chain_id: ChainId = fixture["chain_id"].as_str().unwrap().parse().unwrap();
+        let expected: B256 = fixture["expected_hash"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            block_signing_hash(chain_id, &PayloadHash::from(payload.as_slice())),
+            expected
+        );
+    }
+
     /// Build, sign, encode, decode, recover: for every topic version.
     #[test]
     fn round_trip_every_version() {

@@ -6,11 +6,21 @@
 //!   payload = SSZ ExecutionPayload of the topic's version (V4: with the L2 withdrawals root)
 //! ```
 //!
-//! op-alloy's `OpNetworkPayloadEnvelope::{decode,encode}_v1..v4` do the framing. What this module
-//! adds is op-node's size gate: snappy announces the decompressed length in its header, so a
-//! message is refused on that number alone, before anything is allocated for it.
+//! Encoding is op-alloy's `OpNetworkPayloadEnvelope::encode_v1..v4`. Decoding reads the same
+//! layout into the same types (op-alloy's SSZ payloads and `PayloadHash`) but adds what op-node
+//! checks and op-alloy's `decode_v*` do not:
+//! - the size gate: snappy announces the decompressed length in its header, so a message above
+//!   10 MiB is refused on that number alone, before anything is allocated for it;
+//! - a strict y-parity: op-node (geth's `SigToPub`) rejects a last signature byte other than 0
+//!   or 1, while alloy also reads 27/28. Accepting those would let anyone re-encode a valid block
+//!   into a second message that we relay and op-node peers penalize us for.
 
-use op_alloy_rpc_types_engine::{OpExecutionPayload, OpNetworkPayloadEnvelope};
+use alloy::primitives::{B256, Signature};
+use alloy::rpc::types::engine::{ExecutionPayloadV1, ExecutionPayloadV2, ExecutionPayloadV3};
+use op_alloy_rpc_types_engine::{
+    OpExecutionPayload, OpExecutionPayloadV4, OpNetworkPayloadEnvelope, PayloadHash,
+};
+use ssz::Decode;
 
 use crate::p2p::errors::EnvelopeError;
 use crate::p2p::topic::BlockTopicVersion;
@@ -61,8 +71,7 @@ pub const fn payload_version(payload: &OpExecutionPayload) -> BlockTopicVersion 
 /// Decodes a gossip message received on a topic of `version`.
 ///
 /// Checks the announced size first (op-node rejects above 10 MiB and below its minimum), then
-/// lets op-alloy decompress and decode. The payload hash in the result is the one the signature
-/// covers.
+/// decompresses once and reads the message with [`decode_decompressed`].
 pub fn decode_block_message(
     data: &[u8],
     version: BlockTopicVersion,
@@ -72,15 +81,70 @@ pub fn decode_block_message(
     if announced < minimum {
         return Err(EnvelopeError::TooSmall { announced, minimum });
     }
-    let decoded = match version {
-        BlockTopicVersion::V1 => OpNetworkPayloadEnvelope::decode_v1(data),
-        BlockTopicVersion::V2 => OpNetworkPayloadEnvelope::decode_v2(data),
-        BlockTopicVersion::V3 => OpNetworkPayloadEnvelope::decode_v3(data),
-        BlockTopicVersion::V4 => OpNetworkPayloadEnvelope::decode_v4(data),
+    let plain = snap::raw::Decoder::new()
+        .decompress_vec(data)
+        .map_err(|e| EnvelopeError::Snappy(e.to_string()))?;
+    decode_decompressed(&plain, version)
+}
+
+/// Reads an already decompressed message: `signature | [parent_beacon_root |] SSZ payload`.
+///
+/// The payload hash in the result covers exactly the bytes after the signature: the bytes the
+/// unsafe block signer signed.
+pub fn decode_decompressed(
+    plain: &[u8],
+    version: BlockTopicVersion,
+) -> Result<OpNetworkPayloadEnvelope, EnvelopeError> {
+    let minimum = min_message_len(version);
+    let (signature, signed) = plain
+        .split_first_chunk::<SIGNATURE_LEN>()
+        .filter(|_| plain.len() >= minimum)
+        .ok_or(EnvelopeError::TooSmall {
+            announced: plain.len(),
+            minimum,
+        })?;
+    let y_parity = signature[SIGNATURE_LEN - 1];
+    if y_parity > 1 {
+        return Err(EnvelopeError::YParity(y_parity));
+    }
+    let signature =
+        Signature::from_raw_array(signature).map_err(|_| EnvelopeError::YParity(y_parity))?;
+
+    let (parent_beacon_block_root, ssz, offset) = if version.has_parent_beacon_block_root() {
+        let (root, ssz) = signed
+            .split_first_chunk::<32>()
+            .ok_or(EnvelopeError::TooSmall {
+                announced: plain.len(),
+                minimum,
+            })?;
+        (Some(B256::from(*root)), ssz, SIGNATURE_LEN + 32)
+    } else {
+        (None, signed, SIGNATURE_LEN)
     };
-    decoded.map_err(|e| EnvelopeError::Body {
+    let ssz_err = |e: ssz::DecodeError| EnvelopeError::Ssz {
         version,
-        reason: e.to_string(),
+        offset,
+        reason: format!("{e:?}"),
+    };
+    let payload = match version {
+        BlockTopicVersion::V1 => {
+            OpExecutionPayload::V1(ExecutionPayloadV1::from_ssz_bytes(ssz).map_err(ssz_err)?)
+        }
+        BlockTopicVersion::V2 => {
+            OpExecutionPayload::V2(ExecutionPayloadV2::from_ssz_bytes(ssz).map_err(ssz_err)?)
+        }
+        BlockTopicVersion::V3 => {
+            OpExecutionPayload::V3(ExecutionPayloadV3::from_ssz_bytes(ssz).map_err(ssz_err)?)
+        }
+        BlockTopicVersion::V4 => {
+            OpExecutionPayload::V4(OpExecutionPayloadV4::from_ssz_bytes(ssz).map_err(ssz_err)?)
+        }
+    };
+    Ok(OpNetworkPayloadEnvelope {
+        payload,
+        signature,
+        payload_hash: PayloadHash::from(signed),
+        parent_beacon_block_root,
     })
 }
 
@@ -143,12 +207,12 @@ mod tests {
             decode_block_message(&just_over, BlockTopicVersion::V4),
             Err(EnvelopeError::TooLarge { .. })
         ));
-        // At the limit the header passes; the (missing) body then fails to decode.
+        // At the limit the header passes; the (missing) body then fails to decompress.
         let at_limit = header_only(MAX_GOSSIP_SIZE as u64);
         assert_eq!(checked_decompressed_len(&at_limit), Ok(MAX_GOSSIP_SIZE));
         assert!(matches!(
             decode_block_message(&at_limit, BlockTopicVersion::V1),
-            Err(EnvelopeError::Body { .. })
+            Err(EnvelopeError::Snappy(_))
         ));
     }
 
@@ -234,6 +298,75 @@ mod tests {
         }
     }
 
+    /// The same vectors through op-alloy's own decoders give the same envelopes.
+    #[test]
+    fn decoding_agrees_with_op_alloy() {
+        let cases: [(BlockTopicVersion, &str); 4] = [
+            (
+                BlockTopicVersion::V1,
+                include_str!("testdata/gossip_v1.hex"),
+            ),
+            (
+                BlockTopicVersion::V2,
+                include_str!("testdata/gossip_v2.hex"),
+            ),
+            (
+                BlockTopicVersion::V3,
+                include_str!("testdata/gossip_v3.hex"),
+            ),
+            (
+                BlockTopicVersion::V4,
+                include_str!("testdata/gossip_v4.hex"),
+            ),
+        ];
+        for (version, hex_text) in cases {
+            let data = hex::decode(hex_text.trim()).unwrap();
+            let theirs = match version {
+                BlockTopicVersion::V1 => OpNetworkPayloadEnvelope::decode_v1(&data),
+                BlockTopicVersion::V2 => OpNetworkPayloadEnvelope::decode_v2(&data),
+                BlockTopicVersion::V3 => OpNetworkPayloadEnvelope::decode_v3(&data),
+                BlockTopicVersion::V4 => OpNetworkPayloadEnvelope::decode_v4(&data),
+            }
+            .unwrap();
+            assert_eq!(
+                decode_block_message(&data, version).unwrap(),
+                theirs,
+                "{version:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn y_parity_must_be_zero_or_one() {
+        let data = hex::decode(include_str!("testdata/gossip_v2.hex").trim()).unwrap();
+        let mut plain = snap::raw::Decoder::new().decompress_vec(&data).unwrap();
+        let parity = plain[64];
+        assert!(parity <= 1);
+        // Same signature, parity written the Electrum way: op-node rejects it, so do we.
+        plain[64] = parity + 27;
+        let mutated = snap::raw::Encoder::new().compress_vec(&plain).unwrap();
+        assert_eq!(
+            decode_block_message(&mutated, BlockTopicVersion::V2),
+            Err(EnvelopeError::YParity(parity + 27))
+        );
+        // op-alloy's decoder would have read it.
+        assert!(OpNetworkPayloadEnvelope::decode_v2(&mutated).is_ok());
+    }
+
+    #[test]
+    fn ssz_errors_name_the_offset() {
+        let plain = [0u8; 98];
+        let data = snap::raw::Encoder::new().compress_vec(&plain).unwrap();
+        assert!(matches!(
+            decode_block_message(&data, BlockTopicVersion::V3),
+            Err(EnvelopeError::Ssz { offset: 97, .. })
+        ));
+        assert!(matches!(
+            decode_block_message(&data, BlockTopicVersion::V1),
+            Err(EnvelopeError::Ssz { offset: 65, .. })
+        ));
+    }
+
     #[test]
     fn encode_refuses_v3_without_root() {
         let data = hex::decode(include_str!("testdata/gossip_v3.hex").trim()).unwrap();
@@ -259,6 +392,7 @@ mod tests {
             let version = BlockTopicVersion::from_topic_index(v).unwrap();
             let data = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
             let _ = decode_block_message(&data, version);
+            let _ = decode_decompressed(&raw, version);
         }
     }
 }

@@ -50,12 +50,22 @@ pub enum EnvelopeError {
         /// The minimum for this topic version.
         minimum: usize,
     },
-    /// op-alloy could not decode the message body for this topic version.
-    #[error("gossip message on topic {version:?}: {reason}")]
-    Body {
-        /// The topic version the message was decoded for.
+    /// The snappy block body does not decompress.
+    #[error("gossip message: snappy block body is malformed: {0}")]
+    Snappy(String),
+    /// The signature's last byte is not a y-parity of 0 or 1 (op-node rejects 27/28).
+    #[error("gossip message: signature y_parity at offset 64 is {0}, expected 0 or 1")]
+    YParity(u8),
+    /// The SSZ execution payload does not decode for the topic version.
+    #[error(
+        "gossip message on topic {version:?}: SSZ payload at offset {offset} does not decode: {reason}"
+    )]
+    Ssz {
+        /// The topic version the payload was decoded for.
         version: BlockTopicVersion,
-        /// op-alloy's reason (snappy body, signature at offset 0..65, or SSZ payload).
+        /// Offset of the payload in the decompressed message.
+        offset: usize,
+        /// The SSZ decoder's reason.
         reason: String,
     },
     /// The payload variant does not belong on the requested topic version.

@@ -25,7 +25,10 @@ pub mod validation;
 #[cfg(test)]
 mod testutil;
 
-pub use envelope::{MAX_GOSSIP_SIZE, decode_block_message, encode_block_message, payload_version};
+pub use envelope::{
+    MAX_GOSSIP_SIZE, decode_block_message, decode_decompressed, encode_block_message,
+    payload_version,
+};
 pub use errors::{EnvelopeError, ReqRespError, SignatureError, TopicParseError};
 pub use message_id::{MessageId, message_id};
 pub use params::{GossipsubParams, OP_NODE_GOSSIPSUB};

@@ -202,4 +202,33 @@ mod tests {
             })
         );
     }
+
+    proptest::proptest! {
+        /// Any payload of any version, on any chain: signed, encoded, decoded, recovered.
+        #[test]
+        fn sign_encode_decode_recover(
+            v in 0u8..4,
+            number in proptest::prelude::any::<u64>(),
+            timestamp in proptest::prelude::any::<u64>(),
+            gas_used in proptest::prelude::any::<u64>(),
+            extra in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=32),
+            chain in proptest::prelude::any::<u64>(),
+        ) {
+            use crate::p2p::envelope::{decode_block_message, encode_block_message};
+            use crate::p2p::testutil::{SEQUENCER, payload_with, sequencer_key};
+            use crate::p2p::topic::BlockTopicVersion;
+
+            let version = BlockTopicVersion::from_topic_index(v).unwrap();
+            let chain_id = ChainId::from(chain);
+            let (payload, root) = payload_with(version, number, timestamp, |h| {
+                h.gas_used = gas_used;
+                h.extra_data = extra.into();
+            });
+            let signed = sign_block(&sequencer_key(), chain_id, payload, root).unwrap();
+            let decoded = decode_block_message(&encode_block_message(&signed).unwrap(), version).unwrap();
+            proptest::prop_assert_eq!(&decoded, &signed);
+            proptest::prop_assert_eq!(recover_signer(&decoded, chain_id).unwrap(), SEQUENCER);
+            proptest::prop_assert_eq!(crate::p2p::validation::check_block_hash(&decoded), Ok(()));
+        }
+    }
 }

@@ -435,6 +435,46 @@ mod tests {
         ));
     }
 
+    /// The public V1–V3 vectors carry block hashes computed by another implementation (the V3
+    /// one over a parent beacon block root of 0x…1234); ours agree. The V4 vector's block hash
+    /// is zero, a placeholder, and is rejected.
+    #[test]
+    fn block_hash_known_answers() {
+        use crate::p2p::envelope::decode_block_message;
+        let cases = [
+            (
+                BlockTopicVersion::V1,
+                include_str!("testdata/gossip_v1.hex"),
+            ),
+            (
+                BlockTopicVersion::V2,
+                include_str!("testdata/gossip_v2.hex"),
+            ),
+            (
+                BlockTopicVersion::V3,
+                include_str!("testdata/gossip_v3.hex"),
+            ),
+            (
+                BlockTopicVersion::V4,
+                include_str!("testdata/gossip_v4.hex"),
+            ),
+        ];
+        for (version, hex_text) in cases {
+            let data = alloy::primitives::hex::decode(hex_text.trim()).unwrap();
+            let envelope = decode_block_message(&data, version).unwrap();
+            if version == BlockTopicVersion::V4 {
+                assert_eq!(envelope.payload.block_hash(), B256::ZERO);
+                assert!(matches!(
+                    check_block_hash(&envelope),
+                    Err(RejectReason::BlockHash { .. })
+                ));
+            } else {
+                assert_ne!(envelope.payload.block_hash(), B256::ZERO);
+                assert_eq!(check_block_hash(&envelope), Ok(()), "{version:?}");
+            }
+        }
+    }
+
     #[test]
     fn header_that_cannot_be_built_is_rejected() {
         let mut envelope = signed(BlockTopicVersion::V2, 9, NOW);

@@ -116,9 +116,10 @@ pub const fn response_version_for(version: BlockTopicVersion) -> u32 {
     }
 }
 
-/// An error response: only the result byte. `code` must not be [`ResultCode::Success`].
+/// An error response: only the result byte; `None` for a code that reads as success (0).
 pub fn encode_failure(code: ResultCode) -> Option<[u8; 1]> {
-    (code != ResultCode::Success).then(|| [u8::from(code)])
+    let byte = u8::from(code);
+    (byte != 0).then_some([byte])
 }
 
 /// A success response serving `envelope`.
@@ -190,7 +191,7 @@ pub fn decode_response(
 
 /// Whether a response `version` can carry a block of the `expected` topic version.
 ///
-/// op-node serves Isthmus blocks as version-1 envelopes too, so V4 accepts 1 and 2.
+/// op-node's server writes version 1 for every block from Ecotone on, so V4 accepts 1 and 2.
 fn check_version(version: u32, expected: BlockTopicVersion) -> Result<(), ReqRespError> {
     let fits = match version {
         RESPONSE_VERSION_PAYLOAD => !expected.has_parent_beacon_block_root(),
@@ -347,7 +348,7 @@ mod tests {
 
     #[test]
     fn ecotone_envelope_version_carries_isthmus_blocks() {
-        // op-node serves every Ecotone-and-later block as a version-1 envelope.
+        // op-node's server writes version 1 for every block from Ecotone on (it has no Isthmus case).
         let served = envelope(BlockTopicVersion::V4, 5);
         let mut bytes = encode_success(&served).unwrap();
         bytes[1..5].copy_from_slice(&RESPONSE_VERSION_ECOTONE_ENVELOPE.to_le_bytes());
@@ -389,6 +390,7 @@ mod tests {
             assert_eq!(encode_failure(ResultCode::from(code)), Some([code]));
         }
         assert_eq!(encode_failure(ResultCode::Success), None);
+        assert_eq!(encode_failure(ResultCode::Other(0)), None);
         assert_eq!(
             decode_response(&[0, 1, 0], BlockTopicVersion::V3),
             Err(ReqRespError::MissingVersion(3))

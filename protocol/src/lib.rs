@@ -23,6 +23,7 @@ pub mod chain_id;
 pub mod channel;
 pub mod compression;
 pub mod frame;
+pub mod p2p;
 
 pub use block::{BlockId, L1BlockRef, L2BlockRef};
 pub use chain_id::ChainId;

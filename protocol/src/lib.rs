@@ -1,29 +1,29 @@
 //! OP Stack types and codecs for opfleet. Pure code: no I/O, no async runtime.
 
 pub mod batch;
+pub mod batcher_data;
+pub mod blob;
+pub mod block;
 pub mod block;
 pub mod chain_id;
+pub mod chain_id;
+pub mod channel;
+pub mod compression;
 pub mod config;
 pub mod deposit;
 pub mod follow_check;
+pub mod frame;
 pub mod interop;
 mod json_compat;
 pub mod l1_info;
 pub mod output_response;
 pub mod output_root;
+pub mod p2p;
 pub mod safety;
 pub mod super_root;
 pub mod supernode_rpc;
 pub mod supervisor_rpc;
 pub mod sync_status;
-pub mod batcher_data;
-pub mod blob;
-pub mod block;
-pub mod chain_id;
-pub mod channel;
-pub mod compression;
-pub mod frame;
-pub mod p2p;
 
 pub use block::{BlockId, L1BlockRef, L2BlockRef};
 pub use chain_id::ChainId;

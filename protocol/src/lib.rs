@@ -33,12 +33,12 @@ pub use follow_check::{
 };
 pub use output_response::{OutputResponse, SafeHeadResponse};
 pub use safety::SafetyLevel;
+pub use super_root::{OutputWithChainId, SuperRootError, SuperV1};
 pub use supernode_rpc::{
-    ChainIdAndOutput, OutputWithRequiredL1, SuperRootAtTimestampResponse, SuperRootResponseData,
-    SupernodeSyncStatus,
+    OutputWithRequiredL1, SuperRootAtTimestampResponse, SuperRootResponseData, SupernodeSyncStatus,
 };
 pub use supervisor_rpc::{
     ChainRootInfo, DerivedIdPair, SuperRootResponse, SupervisorChainSyncStatus,
-    SupervisorSyncStatus,
+    SupervisorSyncStatus, ToSuperV1Error,
 };
 pub use sync_status::SyncStatus;

@@ -10,10 +10,21 @@
 //! ```
 //! At least one chain is required. Our `ChainId` is 64 bits, so a chain id word with any of its
 //! upper 24 bytes set is rejected rather than truncated.
+//!
+//! JSON (op-service `eth.SuperV1` MarshalJSON, as op-supernode's `superroot_atTimestamp` sends it):
+//! ```text
+//!   { "timestamp": "0x<hexutil.Uint64>", "chains": [ { "ChainID": "10", "Output": "0x<32 bytes>" } ] }
+//! ```
+//! Go's `ChainIDAndOutput` has no JSON tags, so its keys are the Go field names; lower-case
+//! spellings are accepted on input. Reading goes through [`SuperV1::new`]: chains in any order are
+//! sorted (Go's `NewSuperV1` sorts too), while a missing/`null`/empty `chains` or a repeated chain
+//! is rejected, as it has no v1 encoding.
 
 use alloy::primitives::{B256, keccak256};
+use serde::{Deserialize, Serialize};
 
 use crate::ChainId;
+use crate::json_compat::null_as_default;
 
 /// The version byte of a v1 super root.
 pub const SUPER_ROOT_VERSION_V1: u8 = 1;
@@ -70,20 +81,43 @@ pub enum SuperRootError {
     },
 }
 
-/// One chain's output root inside a super root.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// One chain's output root inside a super root (Go `ChainIDAndOutput`, untagged fields).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OutputWithChainId {
     /// The chain.
+    #[serde(rename = "ChainID", alias = "chainID", alias = "chainId")]
     pub chain_id: ChainId,
     /// Its output root at the super root's timestamp.
+    #[serde(rename = "Output", alias = "output")]
     pub output_root: B256,
 }
 
 /// A v1 super root preimage: chains sorted by ascending id, each at most once, at least one.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "SuperV1Json")]
 pub struct SuperV1 {
+    #[serde(with = "alloy::serde::quantity")]
     timestamp: u64,
+    #[serde(rename = "chains")]
     outputs: Vec<OutputWithChainId>,
+}
+
+/// The JSON fields as sent, before [`SuperV1::new`] checks and sorts them.
+#[derive(Deserialize)]
+struct SuperV1Json {
+    #[serde(with = "alloy::serde::quantity")]
+    timestamp: u64,
+    /// Go writes an empty slice as `null`; reading it as empty lets `new` report `NoChains`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    chains: Vec<OutputWithChainId>,
+}
+
+impl TryFrom<SuperV1Json> for SuperV1 {
+    type Error = SuperRootError;
+
+    fn try_from(json: SuperV1Json) -> Result<Self, Self::Error> {
+        Self::new(json.timestamp, json.chains)
+    }
 }
 
 impl SuperV1 {
@@ -286,6 +320,70 @@ mod tests {
         );
     }
 
+    /// `eth.SuperV1`'s MarshalJSON output (op-service/eth/super_root.go), chains ascending.
+    const SUPER_V1_JSON: &str = concat!(
+        r#"{"timestamp":"0x3e8","chains":["#,
+        r#"{"ChainID":"10","Output":"0x0101010101010101010101010101010101010101010101010101010101010101"},"#,
+        r#"{"ChainID":"8453","Output":"0x0202020202020202020202020202020202020202020202020202020202020202"}]}"#
+    );
+
+    #[test]
+    fn json_matches_go_shape() {
+        let s: SuperV1 = serde_json::from_str(SUPER_V1_JSON).unwrap();
+        assert_eq!(
+            s,
+            SuperV1::new(1000, vec![out(8453, 2), out(10, 1)]).unwrap()
+        );
+        assert_eq!(serde_json::to_string(&s).unwrap(), SUPER_V1_JSON);
+    }
+
+    #[test]
+    fn json_accepts_lower_case_keys_and_sorts() {
+        let json = format!(
+            r#"{{"timestamp":"0x3e8","chains":[{{"chainId":"8453","output":"0x{}"}},{{"chainID":"0xa","Output":"0x{}"}}]}}"#,
+            "02".repeat(32),
+            "01".repeat(32)
+        );
+        let s: SuperV1 = serde_json::from_str(&json).unwrap();
+        assert_eq!(serde_json::to_string(&s).unwrap(), SUPER_V1_JSON);
+    }
+
+    #[test]
+    fn json_rejects_what_has_no_v1_encoding() {
+        let root = format!("0x{}", "01".repeat(32));
+        for (json, want) in [
+            (
+                r#"{"timestamp":"0x1","chains":[]}"#.to_string(),
+                "at least one chain",
+            ),
+            (
+                r#"{"timestamp":"0x1","chains":null}"#.to_string(),
+                "at least one chain",
+            ),
+            (r#"{"timestamp":"0x1"}"#.to_string(), "at least one chain"),
+            (
+                format!(
+                    r#"{{"timestamp":"0x1","chains":[{{"ChainID":"5","Output":"{root}"}},{{"ChainID":"5","Output":"{root}"}}]}}"#
+                ),
+                "more than once",
+            ),
+        ] {
+            let err = serde_json::from_str::<SuperV1>(&json).unwrap_err();
+            assert!(err.to_string().contains(want), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn json_rejects_bad_timestamp() {
+        for bad in [r#""3e8""#, r#""0xzz""#, r#""0x10000000000000000""#, "-1"] {
+            let json = format!(
+                r#"{{"timestamp":{bad},"chains":[{{"ChainID":"10","Output":"0x{}"}}]}}"#,
+                "01".repeat(32)
+            );
+            assert!(serde_json::from_str::<SuperV1>(&json).is_err(), "{bad}");
+        }
+    }
+
     proptest! {
         #[test]
         fn round_trip(
@@ -300,6 +398,25 @@ mod tests {
             let s = SuperV1::new(ts, outputs).unwrap();
             prop_assert!(s.outputs().windows(2).all(|w| w[0].chain_id < w[1].chain_id));
             prop_assert_eq!(SuperV1::decode(&s.encode()), Ok(s));
+        }
+
+        #[test]
+        fn json_round_trip(
+            ts in any::<u64>(),
+            entries in proptest::collection::btree_map(any::<u64>(), any::<[u8; 32]>(), 1..8),
+        ) {
+            let outputs = entries
+                .into_iter()
+                .map(|(id, root)| OutputWithChainId { chain_id: ChainId(id), output_root: B256::from(root) })
+                .collect();
+            let s = SuperV1::new(ts, outputs).unwrap();
+            let json = serde_json::to_string(&s).unwrap();
+            prop_assert_eq!(serde_json::from_str::<SuperV1>(&json).unwrap(), s);
+        }
+
+        #[test]
+        fn json_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = serde_json::from_slice::<SuperV1>(&bytes);
         }
 
         #[test]

@@ -10,11 +10,9 @@
 //!                                                             required_l1: BlockId}},
 //!                         chain_ids, data?: {verified_required_l1, super: SuperV1|null,
 //!                                            super_root} }
-//! SuperV1               { timestamp: "0x<hex>", chains: [{ChainID: "10", Output: "0x.."}] }
 //! ```
-//! Chain ids are decimal strings (also as map keys, in Go's string order), integers JSON numbers,
-//! except `SuperV1.timestamp`, which Go writes as a `hexutil.Uint64` quantity. `ChainIDAndOutput`
-//! has no JSON tags in Go, so its keys are the Go field names `ChainID` and `Output`.
+//! Chain ids are decimal strings (also as map keys, in Go's string order), integers JSON numbers.
+//! `super` is the validated [`SuperV1`], whose JSON shape is described in [`crate::super_root`].
 
 use std::collections::BTreeMap;
 
@@ -22,6 +20,7 @@ use alloy::primitives::B256;
 use serde::{Deserialize, Serialize};
 
 use crate::json_compat::{null_as_default, serialize_go_map};
+use crate::super_root::SuperV1;
 use crate::{BlockId, ChainId, OutputResponse, SyncStatus};
 
 /// `supernode_syncStatus`: every chain's op-node sync status plus cross-chain minimums.
@@ -71,28 +70,6 @@ impl SupernodeSyncStatus {
     }
 }
 
-/// One chain's output root as it enters a super root (Go `ChainIDAndOutput`, untagged fields).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ChainIdAndOutput {
-    /// The chain.
-    #[serde(rename = "ChainID", alias = "chainID", alias = "chainId")]
-    pub chain_id: ChainId,
-    /// Its output root.
-    #[serde(rename = "Output", alias = "output")]
-    pub output: B256,
-}
-
-/// The unhashed version-1 super root: a timestamp and each chain's output, ascending by chain.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SuperV1 {
-    /// L2 timestamp the super root is taken at.
-    #[serde(with = "alloy::serde::quantity")]
-    pub timestamp: u64,
-    /// Outputs, ascending by chain id.
-    #[serde(deserialize_with = "null_as_default")]
-    pub chains: Vec<ChainIdAndOutput>,
-}
-
 /// A chain's output that would apply if verification succeeded, and the L1 block needed to
 /// derive it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -108,7 +85,8 @@ pub struct OutputWithRequiredL1 {
 pub struct SuperRootResponseData {
     /// The lowest L1 block with the data to verify every chain's block at the timestamp.
     pub verified_required_l1: BlockId,
-    /// The super root preimage; Go's nil interface is `null`.
+    /// The super root preimage; Go's nil interface is `null` (never an empty chain list: a
+    /// supernode with chains always has at least one to build the preimage from).
     #[serde(rename = "super")]
     pub super_v1: Option<SuperV1>,
     /// keccak256 of the super root preimage.
@@ -147,6 +125,7 @@ pub struct SuperRootAtTimestampResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::super_root::OutputWithChainId;
     use crate::sync_status::tests::{SYNC_STATUS_JSON, arb_b256, arb_block_id, arb_sync_status};
     use proptest::prelude::*;
 
@@ -275,9 +254,9 @@ mod tests {
         let data = r.data.as_ref().unwrap();
         assert_eq!(data.verified_required_l1.number, 95);
         let sup = data.super_v1.as_ref().unwrap();
-        assert_eq!(sup.timestamp, 1000);
-        assert_eq!(sup.chains[1].chain_id, ChainId(11155420));
-        assert_eq!(sup.chains[1].output, B256::repeat_byte(0xa2));
+        assert_eq!(sup.timestamp(), 1000);
+        assert_eq!(sup.outputs()[1].chain_id, ChainId(11155420));
+        assert_eq!(sup.outputs()[1].output_root, B256::repeat_byte(0xa2));
         assert_eq!(data.super_root, B256::repeat_byte(0x44));
         assert_eq!(serde_json::to_string(&r).unwrap(), json);
     }
@@ -314,27 +293,35 @@ mod tests {
     }
 
     #[test]
-    fn super_v1_rejects_bad_timestamp() {
-        for bad in [r#""3e8""#, r#""0xzz""#, r#""0x10000000000000000""#, "-1"] {
-            let json = format!(r#"{{"timestamp":{bad},"chains":[]}}"#);
-            assert!(serde_json::from_str::<SuperV1>(&json).is_err(), "{bad}");
+    fn super_null_is_none_and_empty_chains_rejected() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&super_root_at_timestamp_json()).unwrap();
+        v["data"]["super"] = serde_json::Value::Null;
+        let r: SuperRootAtTimestampResponse = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(r.data.as_ref().unwrap().super_v1, None);
+        assert_eq!(serde_json::to_value(&r).unwrap(), v);
+        for empty in [serde_json::json!([]), serde_json::Value::Null] {
+            v["data"]["super"] = serde_json::json!({"timestamp": "0x3e8", "chains": empty});
+            let err =
+                serde_json::from_value::<SuperRootAtTimestampResponse>(v.clone()).unwrap_err();
+            assert!(err.to_string().contains("at least one chain"), "{err}");
         }
     }
 
     fn arb_super_v1() -> impl Strategy<Value = SuperV1> {
         (
             any::<u64>(),
-            proptest::collection::vec((any::<u64>(), arb_b256()), 0..4),
+            proptest::collection::btree_map(any::<u64>(), arb_b256(), 1..4),
         )
-            .prop_map(|(timestamp, chains)| SuperV1 {
-                timestamp,
-                chains: chains
+            .prop_map(|(timestamp, chains)| {
+                let outputs = chains
                     .into_iter()
-                    .map(|(id, output)| ChainIdAndOutput {
+                    .map(|(id, output_root)| OutputWithChainId {
                         chain_id: ChainId(id),
-                        output,
+                        output_root,
                     })
-                    .collect(),
+                    .collect();
+                SuperV1::new(timestamp, outputs).expect("distinct ids, at least one")
             })
     }
 

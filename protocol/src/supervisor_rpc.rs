@@ -21,11 +21,8 @@ use alloy::primitives::{B256, Bytes};
 use serde::{Deserialize, Serialize};
 
 use crate::json_compat::{null_as_default, one_byte_hex, serialize_go_map};
-use crate::supernode_rpc::{ChainIdAndOutput, SuperV1};
+use crate::super_root::{OutputWithChainId, SUPER_ROOT_VERSION_V1, SuperRootError, SuperV1};
 use crate::{BlockId, ChainId, L1BlockRef};
-
-/// The super root version `SuperRootResponse` converts to a [`SuperV1`] for.
-pub const SUPER_ROOT_VERSION_V1: u8 = 1;
 
 /// One chain's heads as the supervisor sees them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,30 +99,32 @@ pub struct SuperRootResponse {
     pub chains: Vec<ChainRootInfo>,
 }
 
-/// A super root response whose version has no preimage layout we know.
+/// Why a super root response cannot be turned into a [`SuperV1`] preimage.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("super root response has version {0}, only version 1 is known")]
-pub struct UnknownSuperRootVersion(pub u8);
+pub enum ToSuperV1Error {
+    /// The version has no preimage layout we know.
+    #[error("super root response has version {0}, only version 1 is known")]
+    UnknownVersion(u8),
+    /// The chains do not form a valid v1 preimage (none, or one repeated).
+    #[error("super root response chains are not a valid v1 preimage: {0}")]
+    Invalid(#[from] SuperRootError),
+}
 
 impl SuperRootResponse {
     /// The v1 preimage (chains sorted by id, canonical outputs), as op-service's `ToSuper`.
-    pub fn to_super_v1(&self) -> Result<SuperV1, UnknownSuperRootVersion> {
+    pub fn to_super_v1(&self) -> Result<SuperV1, ToSuperV1Error> {
         if self.version != SUPER_ROOT_VERSION_V1 {
-            return Err(UnknownSuperRootVersion(self.version));
+            return Err(ToSuperV1Error::UnknownVersion(self.version));
         }
-        let mut chains: Vec<ChainIdAndOutput> = self
+        let outputs = self
             .chains
             .iter()
-            .map(|c| ChainIdAndOutput {
+            .map(|c| OutputWithChainId {
                 chain_id: c.chain_id,
-                output: c.canonical,
+                output_root: c.canonical,
             })
             .collect();
-        chains.sort_by_key(|c| c.chain_id);
-        Ok(SuperV1 {
-            timestamp: self.timestamp,
-            chains,
-        })
+        Ok(SuperV1::new(self.timestamp, outputs)?)
     }
 }
 
@@ -218,22 +217,42 @@ mod tests {
     fn super_root_response_to_super_v1() {
         let r: SuperRootResponse = serde_json::from_str(SUPER_ROOT_RESPONSE_JSON).unwrap();
         let s = r.to_super_v1().unwrap();
-        assert_eq!(s.timestamp, 1700000000);
+        assert_eq!(s.timestamp(), 1700000000);
         assert_eq!(
-            s.chains,
-            vec![
-                ChainIdAndOutput {
+            s.outputs(),
+            &[
+                OutputWithChainId {
                     chain_id: ChainId(10),
-                    output: B256::repeat_byte(0x94)
+                    output_root: B256::repeat_byte(0x94)
                 },
-                ChainIdAndOutput {
+                OutputWithChainId {
                     chain_id: ChainId(11155420),
-                    output: B256::repeat_byte(0x93)
+                    output_root: B256::repeat_byte(0x93)
                 },
             ]
         );
-        let v2 = SuperRootResponse { version: 2, ..r };
-        assert_eq!(v2.to_super_v1(), Err(UnknownSuperRootVersion(2)));
+        let v2 = SuperRootResponse {
+            version: 2,
+            ..r.clone()
+        };
+        assert_eq!(v2.to_super_v1(), Err(ToSuperV1Error::UnknownVersion(2)));
+        let empty = SuperRootResponse {
+            chains: vec![],
+            ..r.clone()
+        };
+        assert_eq!(
+            empty.to_super_v1(),
+            Err(ToSuperV1Error::Invalid(SuperRootError::NoChains))
+        );
+        let mut dup = r;
+        dup.chains[1].chain_id = dup.chains[0].chain_id;
+        assert_eq!(
+            dup.to_super_v1(),
+            Err(ToSuperV1Error::Invalid(SuperRootError::DuplicateChain {
+                index: 1,
+                chain_id: ChainId(11155420)
+            }))
+        );
     }
 
     /// Mirrors op-supervisor `types.DerivedIDPair` (`source`, `derived`).

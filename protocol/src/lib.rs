@@ -4,8 +4,6 @@ pub mod batch;
 pub mod batcher_data;
 pub mod blob;
 pub mod block;
-pub mod block;
-pub mod chain_id;
 pub mod chain_id;
 pub mod channel;
 pub mod compression;

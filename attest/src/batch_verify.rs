@@ -248,6 +248,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
         #[test]
         fn batch_verdicts_equal_single_verdicts(
             atts in proptest::collection::vec(arb_attestation(), 1..12),

@@ -333,6 +333,8 @@ pub(crate) mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
         #[test]
         fn signed_round_trips(a in arb_attestation(), seed in any::<[u8; 32]>()) {
             let s = SignedAttestation::sign(a, &SigningKey::from_bytes(&seed));

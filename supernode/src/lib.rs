@@ -1,1 +1,3 @@
 //! opfleet supernode: one process that derives every chain of a dependency set and signs its heads.
+
+pub mod cli;

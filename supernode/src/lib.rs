@@ -1,3 +1,4 @@
 //! opfleet supernode: one process that derives every chain of a dependency set and signs its heads.
 
 pub mod cli;
+pub mod inspect;

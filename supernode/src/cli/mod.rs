@@ -5,6 +5,7 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
+pub mod inspect;
 pub mod keygen;
 
 /// `opfleet-supernode` arguments.
@@ -25,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Generate an attestation signing key file and print its public key.
     Keygen(keygen::KeygenArgs),
+    /// Decode batcher transactions or blobs into frames, channels and batches (JSON).
+    Inspect(inspect::InspectArgs),
 }
 
 impl Command {
@@ -32,6 +35,7 @@ impl Command {
     pub fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
         match self {
             Self::Keygen(args) => keygen::run(&args, out),
+            Self::Inspect(args) => inspect::run(&args, out),
         }
     }
 }

@@ -695,6 +695,14 @@ impl QuorumTracker {
         self.excluded.contains_key(signer)
     }
 
+    /// Trusted signers with at least one accepted attestation in the retained windows.
+    pub fn signers_seen(&self) -> BTreeSet<PublicKey> {
+        self.lanes
+            .values()
+            .flat_map(|lane| lane.signers.keys().copied())
+            .collect()
+    }
+
     /// Evidence against every excluded signer.
     pub fn evidence(&self) -> impl Iterator<Item = &Evidence> {
         self.excluded.values()

@@ -137,6 +137,8 @@ fn head_needs_k_identical_attestations() {
     assert_eq!(r.head_changes[0].previous, None);
     assert_eq!(t.head(CHAIN, AttestationKind::Safe).unwrap().signers, 2);
     assert_eq!(t.head(CHAIN, AttestationKind::Finalized), None);
+    assert_eq!(t.signers_seen(), (0..3).map(pk).collect());
+    assert_eq!(t.heads().count(), 1);
 }
 
 #[test]

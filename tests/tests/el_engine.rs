@@ -430,6 +430,22 @@ async fn eth_namespace_serves_what_a_consensus_client_reads() {
     let storage_hash: B256 = serde_json::from_value(proof["storageHash"].clone()).unwrap();
     assert_eq!(Some(storage_hash), header.inner.withdrawals_root);
     assert_ne!(storage_hash, EMPTY_ROOT_HASH);
+    // And the account proof verifies against the state root, as op-node checks it.
+    let proof: alloy::rpc::types::EIP1186AccountProofResponse =
+        serde_json::from_value(proof).unwrap();
+    let account = alloy::trie::TrieAccount {
+        nonce: proof.nonce,
+        balance: proof.balance,
+        storage_root: proof.storage_hash,
+        code_hash: proof.code_hash,
+    };
+    alloy::trie::proof::verify_proof(
+        header.inner.state_root,
+        alloy::trie::Nibbles::unpack(alloy::primitives::keccak256(MESSAGE_PASSER)),
+        Some(alloy::rlp::encode(account)),
+        &proof.account_proof,
+    )
+    .unwrap();
     let genesis_proof: Value = rpc
         .request(
             "eth_getProof",

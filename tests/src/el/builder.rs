@@ -18,8 +18,8 @@
 //! - The L2ToL1MessagePasser (0x4200…0016) storage root starts at the empty trie root and becomes
 //!   `keccak256(root ‖ tx_hash)` for each successful tx sent to it. It is the Isthmus header's
 //!   `withdrawalsRoot` and `eth_getProof`'s `storageHash`.
-//! - State root = `keccak256(parent.stateRoot ‖ messagePasserRoot ‖ tx_hash…)`: a commitment, not
-//!   a state trie.
+//! - State root: the root of a real account trie over the simulated accounts (see
+//!   [`state`](super::state)); a history account binds `keccak256(parent.stateRoot ‖ tx_hash…)`.
 //!
 //! Real: transactions root, receipts root (OP receipt encoding), logs bloom, EIP-1559 base fee
 //! (Holocene parameters from the parent's extra data; Jovian min base fee and
@@ -51,6 +51,7 @@ use super::{
     flz::da_usage_estimate,
     logs::decode_sim_logs,
     spec::{ChainSpec, Fork},
+    state::SimState,
 };
 
 /// The L2ToL1MessagePasser predeploy, whose storage root output roots commit to.
@@ -226,6 +227,8 @@ pub struct SimBlock {
     pub message_passer_root: B256,
     /// Simulated account nonces after this block.
     pub nonces: Arc<BTreeMap<Address, u64>>,
+    /// The history commitment in the state (see [`SimState`]).
+    pub history: B256,
 }
 
 impl SimBlock {
@@ -239,14 +242,26 @@ impl SimBlock {
         self.block.header.number
     }
 
+    /// The simulated state after this block; its root is the header's state root.
+    pub fn state(&self) -> SimState {
+        SimState::new(
+            &self.nonces,
+            self.message_passer_root,
+            self.number(),
+            self.history,
+        )
+    }
+
     /// The genesis block of a chain.
     pub fn genesis(spec: &ChainSpec) -> Result<Self, BuildError> {
         let g = &spec.genesis;
         let fork = spec.forks.fork_at(g.timestamp);
         let extra_data = encode_extra_data(fork, B64::ZERO, Some(0), spec.base_fee_params)?;
+        let history = g.history_seed;
+        let state_root = SimState::new(&BTreeMap::new(), EMPTY_ROOT_HASH, 0, history).root();
         let header = Header {
             ommers_hash: EMPTY_OMMER_ROOT_HASH,
-            state_root: g.state_root,
+            state_root,
             transactions_root: EMPTY_ROOT_HASH,
             receipts_root: EMPTY_ROOT_HASH,
             gas_limit: g.gas_limit,
@@ -272,6 +287,7 @@ impl SimBlock {
             receipts: Vec::new(),
             message_passer_root: EMPTY_ROOT_HASH,
             nonces: Arc::default(),
+            history,
         })
     }
 }
@@ -474,12 +490,14 @@ pub fn build_block(
     } else {
         0
     };
-    let mut commitment = Vec::with_capacity(64 + 32 * tx_hashes.len());
+    let mut commitment = Vec::with_capacity(32 + 32 * tx_hashes.len());
     commitment.extend_from_slice(parent_header.state_root.as_slice());
-    commitment.extend_from_slice(message_passer_root.as_slice());
     for h in &tx_hashes {
         commitment.extend_from_slice(h.as_slice());
     }
+    let history = keccak256(&commitment);
+    let number = parent_header.number.saturating_add(1);
+    let state_root = SimState::new(&nonces, message_passer_root, number, history).root();
     let logs_bloom = receipts
         .iter()
         .fold(Bloom::ZERO, |acc, r| acc | r.logs_bloom);
@@ -488,12 +506,12 @@ pub fn build_block(
         parent_hash: parent.hash,
         ommers_hash: EMPTY_OMMER_ROOT_HASH,
         beneficiary: inputs.fee_recipient,
-        state_root: keccak256(&commitment),
+        state_root,
         transactions_root: calculate_transaction_root(&txs),
         receipts_root: calculate_receipt_root(&receipts),
         logs_bloom,
         difficulty: U256::ZERO,
-        number: parent_header.number.saturating_add(1),
+        number,
         gas_limit: inputs.gas_limit,
         gas_used: cumulative_gas,
         timestamp: inputs.timestamp,
@@ -524,6 +542,7 @@ pub fn build_block(
         receipts,
         message_passer_root,
         nonces: Arc::new(nonces),
+        history,
     })
 }
 

@@ -1,8 +1,7 @@
 //! The eth namespace a consensus client reads, as JSON-RPC response values.
 //!
-//! `eth_getProof` is simulated: it returns the account's `storageHash` (the L2ToL1MessagePasser
-//! storage root for 0x4200…0016, the empty root otherwise), its simulated nonce, zero balance and
-//! the empty code hash, with empty Merkle proofs: there is no state trie to prove against.
+//! `eth_getProof` proves accounts of the simulated state trie: the L2ToL1MessagePasser's
+//! `storageHash` is the message-passer root, and the proof verifies against the state root.
 
 use std::sync::Arc;
 
@@ -16,16 +15,14 @@ use alloy::{
         Header as RpcHeader, Log as RpcLog, TransactionReceipt,
     },
     serde::JsonStorageKey,
+    trie::TrieAccount,
 };
 use op_alloy_consensus::{OpReceipt, OpTxEnvelope};
 use op_alloy_rpc_types::{
     L1BlockInfo as RpcL1BlockInfo, OpTransactionReceipt, Transaction as OpRpcTransaction,
 };
 
-use super::{
-    builder::{MESSAGE_PASSER, SimBlock},
-    chain::Chain,
-};
+use super::{builder::SimBlock, chain::Chain};
 
 /// An OP block as `eth_getBlockBy*` returns it.
 pub type OpRpcBlock = RpcBlock<OpRpcTransaction, RpcHeader>;
@@ -163,24 +160,29 @@ pub fn block_receipts(block: &SimBlock) -> Vec<OpTransactionReceipt> {
         .collect()
 }
 
-/// The simulated `eth_getProof` answer (see the module docs).
+/// The `eth_getProof` answer: a real account proof against the header's state root (see
+/// [`SimState`](super::state::SimState)); storage-slot values are reported as zero with empty
+/// proofs, since the simulated storage roots are commitments, not tries.
 pub fn account_proof(
     block: &SimBlock,
     address: Address,
     keys: Vec<JsonStorageKey>,
 ) -> EIP1186AccountProofResponse {
-    let storage_hash = if address == MESSAGE_PASSER {
-        block.message_passer_root
-    } else {
-        EMPTY_ROOT_HASH
-    };
+    let state = block.state();
+    let (_, account_proof) = state.root_and_proof(Some(address));
+    let account = state.account(&address).copied().unwrap_or(TrieAccount {
+        nonce: 0,
+        balance: U256::ZERO,
+        storage_root: EMPTY_ROOT_HASH,
+        code_hash: KECCAK_EMPTY,
+    });
     EIP1186AccountProofResponse {
         address,
-        balance: U256::ZERO,
-        code_hash: KECCAK_EMPTY,
-        nonce: block.nonces.get(&address).copied().unwrap_or(0),
-        storage_hash,
-        account_proof: Vec::new(),
+        balance: account.balance,
+        code_hash: account.code_hash,
+        nonce: account.nonce,
+        storage_hash: account.storage_root,
+        account_proof,
         storage_proof: keys
             .into_iter()
             .map(|key| EIP1186StorageProof {

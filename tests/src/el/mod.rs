@@ -22,6 +22,7 @@ pub mod jwt;
 pub mod logs;
 pub mod server;
 pub mod spec;
+pub mod state;
 
 pub use builder::{MESSAGE_PASSER, SimBlock};
 pub use jwt::JwtSecret;

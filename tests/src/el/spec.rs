@@ -92,12 +92,13 @@ pub struct GenesisConfig {
     pub gas_limit: u64,
     /// Genesis base fee per gas.
     pub base_fee: u64,
-    /// Simulated genesis state root (there is no state: any value the devnet likes).
-    pub state_root: B256,
+    /// Seed of the simulated history commitment; it decides the genesis state root and so the
+    /// genesis hash (any value the devnet likes).
+    pub history_seed: B256,
 }
 
 impl GenesisConfig {
-    /// A genesis at `timestamp` with a 30M gas limit, 1 gwei base fee and a state root derived
+    /// A genesis at `timestamp` with a 30M gas limit, 1 gwei base fee and a history seed derived
     /// from the chain id so that different chains have different genesis hashes.
     pub fn new(chain_id: ChainId, timestamp: u64) -> Self {
         let mut seed = b"opfleet-sim-genesis-state".to_vec();
@@ -106,7 +107,7 @@ impl GenesisConfig {
             timestamp,
             gas_limit: 30_000_000,
             base_fee: 1_000_000_000,
-            state_root: alloy::primitives::keccak256(seed),
+            history_seed: alloy::primitives::keccak256(seed),
         }
     }
 }

@@ -45,7 +45,10 @@ use op_alloy_consensus::{
     decode_jovian_extra_data, encode_holocene_extra_data, encode_jovian_extra_data,
 };
 use op_alloy_rpc_types_engine::OpPayloadAttributes;
-use opfleet_protocol::l1_info::{DEFAULT_DA_FOOTPRINT_GAS_SCALAR, L1BlockInfo, L1InfoForkFields};
+use opfleet_protocol::{
+    BlockId, L2BlockRef,
+    l1_info::{DEFAULT_DA_FOOTPRINT_GAS_SCALAR, L1BlockInfo, L1InfoForkFields},
+};
 
 use super::{
     flz::da_usage_estimate,
@@ -240,6 +243,31 @@ impl SimBlock {
     /// The block number.
     pub fn number(&self) -> u64 {
         self.block.header.number
+    }
+
+    /// The block's id.
+    pub fn id(&self) -> BlockId {
+        BlockId {
+            hash: self.hash,
+            number: self.number(),
+        }
+    }
+
+    /// The block as a rollup node sees it, from its L1-info deposit; `None` when the first
+    /// transaction is not one (genesis, whose L1 origin is in the rollup config instead).
+    pub fn l2_block_ref(&self) -> Option<L2BlockRef> {
+        let info = match self.block.body.transactions.first()? {
+            OpTxEnvelope::Deposit(d) => L1BlockInfo::from_deposit_tx(d).ok()?,
+            _ => return None,
+        };
+        Some(L2BlockRef {
+            hash: self.hash,
+            number: self.number(),
+            parent_hash: self.header().parent_hash,
+            timestamp: self.header().timestamp,
+            l1_origin: info.l1_origin(),
+            sequence_number: info.sequence_number,
+        })
     }
 
     /// The simulated state after this block; its root is the header's state root.
@@ -635,6 +663,13 @@ mod tests {
             }
             other => panic!("expected a deposit receipt, got {other:?}"),
         }
+        let block_ref = b.l2_block_ref().unwrap();
+        assert_eq!(
+            (block_ref.l1_origin.number, block_ref.sequence_number),
+            (1, 0)
+        );
+        assert_eq!(block_ref.id(), b.id());
+        assert_eq!(genesis.l2_block_ref(), None);
         // A block without a message-passer tx keeps the root.
         let next = build(&spec, &b, vec![l1_info_tx(Fork::Isthmus, 1, 1, 0)]);
         assert_eq!(next.message_passer_root, b.message_passer_root);

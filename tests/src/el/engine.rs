@@ -365,3 +365,90 @@ pub fn envelope_v4(block: &SimBlock) -> OpExecutionPayloadEnvelopeV4 {
         execution_requests: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::el::{
+        fixtures::attributes,
+        spec::{ForkSchedule, GenesisConfig},
+    };
+    use opfleet_protocol::ChainId;
+
+    fn state(forks: ForkSchedule) -> EngineState {
+        let id = ChainId(10);
+        EngineState::new(ChainSpec::new(id, GenesisConfig::new(id, 100), forks)).unwrap()
+    }
+
+    fn fcs(hash: B256) -> ForkchoiceState {
+        ForkchoiceState {
+            head_block_hash: hash,
+            safe_block_hash: hash,
+            finalized_block_hash: hash,
+        }
+    }
+
+    #[test]
+    fn error_codes() {
+        let mut s = state(ForkSchedule::isthmus());
+        let id = PayloadId::new([1; 8]);
+        assert_eq!(
+            s.get_payload(id, PayloadVersion::V4).unwrap_err().code(),
+            -38001
+        );
+        let genesis = s.chain().head().hash;
+        let bad_safe = ForkchoiceState {
+            safe_block_hash: B256::repeat_byte(3),
+            ..fcs(genesis)
+        };
+        assert_eq!(
+            s.forkchoice_updated(bad_safe, None).unwrap_err().code(),
+            -38002
+        );
+        let stale = attributes(Fork::Isthmus, 100, vec![]);
+        assert_eq!(
+            s.forkchoice_updated(fcs(genesis), Some(&stale))
+                .unwrap_err()
+                .code(),
+            -38003
+        );
+        let ok = attributes(Fork::Isthmus, 102, vec![]);
+        let id = s
+            .forkchoice_updated(fcs(genesis), Some(&ok))
+            .unwrap()
+            .payload_id
+            .unwrap();
+        assert_eq!(
+            s.get_payload(id, PayloadVersion::V3).unwrap_err().code(),
+            -38005
+        );
+    }
+
+    #[test]
+    fn payload_ids_are_bounded() {
+        let mut s = state(ForkSchedule::isthmus());
+        let genesis = s.chain().head().hash;
+        let ids: Vec<PayloadId> = (0..MAX_PAYLOADS as u64 + 1)
+            .map(|i| {
+                let a = attributes(Fork::Isthmus, 102 + i, vec![]);
+                s.forkchoice_updated(fcs(genesis), Some(&a))
+                    .unwrap()
+                    .payload_id
+                    .unwrap()
+            })
+            .collect();
+        assert!(s.get_payload(ids[0], PayloadVersion::V4).is_err());
+        assert!(s.get_payload(ids[MAX_PAYLOADS], PayloadVersion::V4).is_ok());
+    }
+
+    #[test]
+    fn diff_names_fields() {
+        let a = alloy::consensus::Header::default();
+        let b = alloy::consensus::Header {
+            gas_used: 1,
+            state_root: B256::repeat_byte(1),
+            ..a.clone()
+        };
+        assert_eq!(header_diff(&a, &b), "differs in stateRoot, gasUsed");
+    }
+}

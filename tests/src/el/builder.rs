@@ -368,13 +368,20 @@ fn next_base_fee(parent: &SimBlock) -> Result<u64, BuildError> {
             .map_err(|e| BuildError::Eip1559(format!("parent extraData: {e}")))?;
         (e, d, 0, h.gas_used)
     };
+    let base_fee = h.base_fee_per_gas.unwrap_or(0);
+    // The EIP-1559 increase can overflow u64 when a huge minBaseFee pinned the parent's base fee;
+    // saturate instead (alloy's helper would overflow).
+    let target = u128::from(h.gas_limit) / u128::from(elasticity.max(1));
+    if target > 0 && u128::from(metered) > target {
+        let delta = (u128::from(base_fee) * (u128::from(metered) - target)
+            / (target * u128::from(denominator.max(1))))
+        .max(1);
+        if u128::from(base_fee) + delta > u128::from(u64::MAX) {
+            return Ok(u64::MAX);
+        }
+    }
     let params = BaseFeeParams::new(u128::from(denominator), u128::from(elasticity));
-    let fee = calc_next_block_base_fee(
-        metered,
-        h.gas_limit,
-        h.base_fee_per_gas.unwrap_or(0),
-        params,
-    );
+    let fee = calc_next_block_base_fee(metered, h.gas_limit, base_fee, params);
     Ok(fee.max(min_base_fee))
 }
 
@@ -715,6 +722,36 @@ mod tests {
             cur = build(&spec, &cur, vec![]);
         }
         assert_eq!(cur.header().base_fee_per_gas, Some(1_000));
+    }
+
+    #[test]
+    fn huge_min_base_fee_saturates() {
+        let spec = spec(ForkSchedule::jovian());
+        let genesis = SimBlock::genesis(&spec).unwrap();
+        let big: Vec<u8> = (0..20_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let heavy: Vec<Bytes> = (0..10)
+            .map(|n| test_signed_tx(901, n, INBOX, big.clone().into()))
+            .collect();
+        let mut attrs = attributes(Fork::Jovian, 1_002, vec![]);
+        attrs.min_base_fee = Some(u64::MAX);
+        let mut cur = genesis;
+        // Heavy blocks push the metered gas (DA footprint) over the target each time.
+        for (i, txs) in [heavy.clone(), vec![], heavy, vec![]]
+            .into_iter()
+            .enumerate()
+        {
+            attrs.payload_attributes.timestamp = 1_002 + 2 * i as u64;
+            attrs.transactions = Some(txs);
+            let inputs = BlockInputs::from_attributes(&attrs).unwrap();
+            cur = build_block(&spec, &cur, &inputs).unwrap();
+            if i == 2 {
+                assert!(cur.header().blob_gas_used.unwrap() > 30_000_000 / 6);
+                assert_eq!(cur.header().base_fee_per_gas, Some(u64::MAX));
+            }
+        }
+        assert_eq!(cur.header().base_fee_per_gas, Some(u64::MAX));
     }
 
     #[test]

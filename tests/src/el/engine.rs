@@ -275,6 +275,10 @@ fn to_block(input: NewPayload) -> Result<Block<Bytes>, String> {
             input.versioned_hashes.len()
         ));
     }
+    let withdrawals = input.payload.payload_inner.withdrawals.len();
+    if withdrawals != 0 {
+        return Err(format!("{withdrawals} withdrawals, L2 payloads carry none"));
+    }
     let mut block = input.payload.into_block_raw().map_err(|e| e.to_string())?;
     if let Some(root) = input.withdrawals_root {
         block.header.withdrawals_root = Some(root);

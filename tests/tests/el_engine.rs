@@ -537,3 +537,40 @@ async fn holocene_uses_v3_payloads() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn v2_methods_answer_for_post_ecotone_blocks() {
+    let a = spawn(ForkSchedule::isthmus()).await;
+    let c = engine(&a);
+    let genesis = a.genesis().hash;
+    let updated: ForkchoiceUpdated = c
+        .request("engine_forkchoiceUpdatedV2", rpc_params![fcs(genesis)])
+        .await
+        .unwrap();
+    assert_eq!(updated.payload_status.status, PayloadStatusEnum::Valid);
+    let attrs = attributes(Fork::Isthmus, 1_002, vec![]);
+    let err = c
+        .request::<Value, _>(
+            "engine_forkchoiceUpdatedV2",
+            rpc_params![fcs(genesis), &attrs],
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("-38005"), "{err}");
+    let env = build(&c, genesis, attrs).await;
+    let id = fcu(&c, genesis, Some(attributes(Fork::Isthmus, 1_002, vec![])))
+        .await
+        .payload_id;
+    let err = c
+        .request::<Value, _>("engine_getPayloadV2", rpc_params![id])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("-38005"), "{err}");
+    let v2 = &env.execution_payload.payload_inner.payload_inner;
+    let err = c
+        .request::<Value, _>("engine_newPayloadV2", rpc_params![v2])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("-38005"), "{err}");
+    a.stop().await;
+}

@@ -42,6 +42,10 @@ const MAX_PAYLOADS: usize = 64;
 /// Engine API method versions that differ in payload shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PayloadVersion {
+    /// V2: Canyon and Delta, before Ecotone. Holocene is the oldest fork simulated, so no block
+    /// here is a V2 block: V2 payload methods answer Unsupported fork, as op-geth does after
+    /// Ecotone.
+    V2,
     /// V3: Ecotone through Holocene.
     V3,
     /// V4: Isthmus and later (withdrawals root, execution requests).
@@ -175,6 +179,7 @@ impl EngineState {
         let block = build_block(&self.spec, &head, &inputs)
             .map_err(EngineError::InvalidPayloadAttributes)?;
         let version = match PayloadVersion::for_fork(block.fork) {
+            PayloadVersion::V2 => 2,
             PayloadVersion::V3 => 3,
             PayloadVersion::V4 => 4,
         };
@@ -203,6 +208,15 @@ impl EngineState {
             .ok_or(EngineError::UnknownPayload(id))?;
         check_version(version, block.fork, block.header().timestamp)?;
         Ok(block)
+    }
+
+    /// Fails with Unsupported fork unless `version` is the one for the fork at `timestamp`.
+    pub fn check_version(
+        &self,
+        version: PayloadVersion,
+        timestamp: u64,
+    ) -> Result<(), EngineError> {
+        check_version(version, self.spec.forks.fork_at(timestamp), timestamp)
     }
 
     /// `engine_newPayloadV3/V4`.

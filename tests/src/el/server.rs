@@ -13,7 +13,7 @@ use std::{
 use alloy::{
     eips::{BlockId, BlockNumberOrTag},
     primitives::{Address, B256, Bytes, U64},
-    rpc::types::engine::{ExecutionPayloadV3, ForkchoiceState, PayloadId},
+    rpc::types::engine::{ExecutionPayloadInputV2, ExecutionPayloadV3, ForkchoiceState, PayloadId},
     serde::JsonStorageKey,
 };
 use jsonrpsee::{
@@ -37,7 +37,10 @@ pub const CLIENT_VERSION: &str = "opfleet-sim-el/v0.1.0 (simulated: no EVM)";
 /// The Engine API methods served, as `engine_exchangeCapabilities` reports them.
 pub const ENGINE_CAPABILITIES: &[&str] = &[
     "engine_exchangeCapabilities",
+    "engine_forkchoiceUpdatedV2",
     "engine_forkchoiceUpdatedV3",
+    "engine_getPayloadV2",
+    "engine_newPayloadV2",
     "engine_getPayloadV3",
     "engine_getPayloadV4",
     "engine_newPayloadV3",
@@ -246,6 +249,45 @@ fn engine_api_module(state: SharedState) -> Result<RpcModule<SharedState>, Spawn
         lock(s)
             .forkchoice_updated(fc, attrs.as_ref())
             .map_err(engine_error)
+    })?;
+    // V2 exists for clients that probe it: forkchoice without attributes works as in V3; payload
+    // building and import answer Unsupported fork, since every simulated block is post-Ecotone.
+    m.register_method("engine_forkchoiceUpdatedV2", |p: Params<'_>, s, _| {
+        let mut seq = p.sequence();
+        let fc: ForkchoiceState = seq.next()?;
+        let attrs: Option<OpPayloadAttributes> = seq.optional_next()?;
+        let mut state = lock(s);
+        if let Some(a) = &attrs {
+            state
+                .check_version(PayloadVersion::V2, a.payload_attributes.timestamp)
+                .map_err(engine_error)?;
+        }
+        state
+            .forkchoice_updated(fc, attrs.as_ref())
+            .map_err(engine_error)
+    })?;
+    m.register_method("engine_getPayloadV2", |p: Params<'_>, s, _| {
+        let (id,): (PayloadId,) = p.parse()?;
+        let error = match lock(s).get_payload(id, PayloadVersion::V2) {
+            Err(e) => e,
+            Ok(block) => EngineError::UnsupportedFork {
+                method_version: PayloadVersion::V2,
+                fork: block.fork,
+                timestamp: block.header().timestamp,
+            },
+        };
+        Err::<(), _>(engine_error(error))
+    })?;
+    m.register_method("engine_newPayloadV2", |p: Params<'_>, s, _| {
+        let (payload,): (ExecutionPayloadInputV2,) = p.parse()?;
+        let timestamp = payload.execution_payload.timestamp;
+        let fork = lock(s).spec().forks.fork_at(timestamp);
+        let error = EngineError::UnsupportedFork {
+            method_version: PayloadVersion::V2,
+            fork,
+            timestamp,
+        };
+        Err::<(), _>(engine_error(error))
     })?;
     m.register_method("engine_getPayloadV3", |p: Params<'_>, s, _| {
         let (id,): (PayloadId,) = p.parse()?;

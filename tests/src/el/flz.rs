@@ -108,6 +108,33 @@ mod tests {
         assert_eq!(flz_compress_len(&distinct), 35);
     }
 
+    /// Known answers of op-geth's FastLZ length estimator (`TestFlzCompressLen`).
+    #[test]
+    fn op_geth_known_answers() {
+        use alloy::primitives::hex;
+        let empty_legacy_tx = hex!("dd80808094095e7baea6a6c7c4c2dfeb977efac326af552d878080808080");
+        let contract_call_tx = hex::decode(concat!(
+            "02f901550a758302df1483be21b88304743f94f8",
+            "0e51afb613d764fa61751affd3313c190a86bb870151bd62fd12adb8",
+            "e41ef24f3f0000000000000000000000000000000000000000000000",
+            "00000000000000006e000000000000000000000000af88d065e77c8c",
+            "c2239327c5edb3a432268e5831000000000000000000000000000000",
+            "000000000000000000000000000003c1e50000000000000000000000",
+            "00000000000000000000000000000000000000000000000000000000",
+            "000000000000000000000000000000000000000000000000a0000000",
+            "00000000000000000000000000000000000000000000000000000000",
+            "148c89ed219d02f1a5be012c689b4f5b731827bebe00000000000000",
+            "0000000000c001a033fd89cb37c31b2cba46b6466e040c61fc9b2a36",
+            "75a7f5f493ebd5ad77c497f8a07cdf65680e238392693019b4092f61",
+            "0222e71b7cec06449cb922b93b6a12744e"
+        ))
+        .unwrap();
+        assert_eq!(flz_compress_len(&[1u8; 1000]), 21);
+        assert_eq!(flz_compress_len(&[0u8; 1000]), 21);
+        assert_eq!(flz_compress_len(&empty_legacy_tx), 31);
+        assert_eq!(flz_compress_len(&contract_call_tx), 202);
+    }
+
     #[test]
     fn repetitive_input_compresses() {
         let zeros = flz_compress_len(&[0u8; 1000]);

@@ -367,6 +367,18 @@ async fn eth_namespace_serves_what_a_consensus_client_reads() {
     assert_eq!(header.inner.hash_slow(), hash);
     assert_eq!(block["transactions"].as_array().map(Vec::len), Some(3));
     assert_eq!(block["transactions"][0]["type"], "0x7e");
+    // A typed OP client (kona, alloy) reads the full block back and re-derives the tx root.
+    let typed: alloy::rpc::types::Block<op_alloy_rpc_types::Transaction> =
+        serde_json::from_value(block.clone()).unwrap();
+    let txs: Vec<op_alloy_consensus::OpTxEnvelope> = typed
+        .transactions
+        .into_transactions()
+        .map(|tx| tx.inner.inner.into_inner())
+        .collect();
+    assert_eq!(
+        alloy::consensus::proofs::calculate_transaction_root(&txs),
+        header.inner.transactions_root
+    );
     let by_hash: Value = rpc
         .request("eth_getBlockByHash", rpc_params![hash, false])
         .await
@@ -394,6 +406,16 @@ async fn eth_namespace_serves_what_a_consensus_client_reads() {
         .request("eth_getBlockReceipts", rpc_params!["latest"])
         .await
         .unwrap();
+    let typed: Vec<op_alloy_rpc_types::OpTransactionReceipt> =
+        serde_json::from_value(receipts.clone()).unwrap();
+    let envelopes: Vec<op_alloy_consensus::OpReceiptEnvelope> = typed
+        .into_iter()
+        .map(op_alloy_consensus::OpReceiptEnvelope::from)
+        .collect();
+    assert_eq!(
+        alloy::consensus::proofs::calculate_receipt_root(&envelopes),
+        header.inner.receipts_root
+    );
     assert_eq!(receipts[1]["depositNonce"], "0x0");
     assert_eq!(receipts[1]["depositReceiptVersion"], "0x1");
     let logs = &receipts[2]["logs"];

@@ -82,7 +82,7 @@ impl Chain {
         self.canonical.get(index).and_then(|h| self.get(h))
     }
 
-    /// Whether `hash` is on the canonical chain.
+    /// Whether `block` is on the canonical chain.
     pub fn is_canonical(&self, block: &SimBlock) -> bool {
         usize::try_from(block.number())
             .ok()

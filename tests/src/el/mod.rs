@@ -16,6 +16,7 @@ pub mod builder;
 pub mod chain;
 pub mod engine;
 pub mod eth;
+pub mod fees;
 pub mod fixtures;
 pub mod flz;
 pub mod jwt;

@@ -596,3 +596,37 @@ async fn v2_methods_answer_for_post_ecotone_blocks() {
     assert!(err.to_string().contains("-38005"), "{err}");
     a.stop().await;
 }
+
+#[tokio::test]
+async fn websocket_on_both_listeners() {
+    let a = spawn(ForkSchedule::isthmus()).await;
+    let open = jsonrpsee::ws_client::WsClientBuilder::default()
+        .build(format!("ws://{}", a.rpc_addr()))
+        .await
+        .unwrap();
+    let chain_id: String = open.request("eth_chainId", rpc_params![]).await.unwrap();
+    assert_eq!(chain_id, "0x385");
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        http::header::AUTHORIZATION,
+        http::HeaderValue::from_str(&format!("Bearer {}", secret().sign(unix_now()))).unwrap(),
+    );
+    let authed = jsonrpsee::ws_client::WsClientBuilder::default()
+        .set_headers(headers)
+        .build(format!("ws://{}", a.engine_addr()))
+        .await
+        .unwrap();
+    let updated: ForkchoiceUpdated = authed
+        .request(
+            "engine_forkchoiceUpdatedV3",
+            rpc_params![fcs(a.genesis().hash)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.payload_status.status, PayloadStatusEnum::Valid);
+    let unauthenticated = jsonrpsee::ws_client::WsClientBuilder::default()
+        .build(format!("ws://{}", a.engine_addr()))
+        .await;
+    assert!(unauthenticated.is_err());
+    a.stop().await;
+}

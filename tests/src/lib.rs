@@ -1,1 +1,3 @@
 //! opfleet devnet: a simulated L1 and L2 world speaking the real wire formats, and end-to-end tests.
+
+pub mod l1;

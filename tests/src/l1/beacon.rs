@@ -15,13 +15,11 @@
 //! inclusion in. op-node and kona check blobs against the versioned hashes with c-kzg, not these.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use alloy::eips::eip4844::Blob;
+use alloy::eips::eip4844::{Blob, Bytes48};
 use alloy::primitives::{B256, Bytes, FixedBytes, keccak256};
 use alloy::rpc::types::beacon::genesis::{GenesisData, GenesisResponse};
 use alloy::rpc::types::beacon::header::{Header as SignedBeaconHeader, HeaderData};
-use alloy::rpc::types::beacon::sidecar::BlobData;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -128,6 +126,27 @@ struct Envelope<T> {
     execution_optimistic: bool,
     finalized: bool,
     data: T,
+}
+
+/// A blob serialized as `0x` hex through a heap string: alloy's `FixedBytes` serializer formats
+/// into a stack buffer of twice the blob size, too much for a 2 MiB thread stack.
+struct HexBlob<'a>(&'a Blob);
+
+impl Serialize for HexBlob<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&alloy::primitives::hex::encode_prefixed(self.0.as_slice()))
+    }
+}
+
+/// One Deneb `BlobSidecar` in beacon-API JSON (integers as decimal strings).
+#[derive(Serialize)]
+struct SidecarJson<'a> {
+    index: String,
+    blob: HexBlob<'a>,
+    kzg_commitment: Bytes48,
+    kzg_proof: Bytes48,
+    signed_block_header: &'a SignedBeaconHeader,
+    kzg_commitment_inclusion_proof: [B256; KZG_COMMITMENT_INCLUSION_PROOF_DEPTH],
 }
 
 /// A parsed `{block_id}`.
@@ -305,16 +324,16 @@ async fn blob_sidecars(
         header: signed_block_header,
         finalized,
     } = block_blobs(&chain, &block_id)?;
-    let data: Vec<BlobData> = blobs
-        .into_iter()
+    let data: Vec<SidecarJson<'_>> = blobs
+        .iter()
         .filter(|(i, _)| indices.is_empty() || indices.contains(i))
-        .map(|(index, b)| BlobData {
-            index,
-            blob: Box::new(Arc::unwrap_or_clone(b.blob)),
+        .map(|(index, b)| SidecarJson {
+            index: index.to_string(),
+            blob: HexBlob(&b.blob),
             kzg_commitment: b.commitment,
             kzg_proof: b.proof,
-            signed_block_header: signed_block_header.clone(),
-            kzg_commitment_inclusion_proof: vec![B256::ZERO; KZG_COMMITMENT_INCLUSION_PROOF_DEPTH],
+            signed_block_header: &signed_block_header,
+            kzg_commitment_inclusion_proof: [B256::ZERO; KZG_COMMITMENT_INCLUSION_PROOF_DEPTH],
         })
         .collect();
     Ok(Json(Envelope {
@@ -341,10 +360,10 @@ async fn blobs(
         blobs, finalized, ..
     } = block_blobs(&chain, &block_id)?;
     // Block order (the order of the commitments in the block), as the spec says.
-    let data: Vec<Blob> = blobs
-        .into_iter()
+    let data: Vec<HexBlob<'_>> = blobs
+        .iter()
         .filter(|(_, b)| wanted.is_empty() || wanted.contains(&b.versioned_hash))
-        .map(|(_, b)| Arc::unwrap_or_clone(b.blob))
+        .map(|(_, b)| HexBlob(&b.blob))
         .collect();
     Ok(Json(Envelope {
         execution_optimistic: false,

@@ -4,8 +4,10 @@
 
 use alloy::consensus::proofs::{calculate_receipt_root, calculate_transaction_root};
 use alloy::consensus::{ReceiptEnvelope, SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::Decodable2718;
 use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
+use alloy::rlp::Decodable;
 use alloy::rpc::types::{Block, Log, TransactionReceipt};
 use alloy::signers::local::PrivateKeySigner;
 use opfleet_protocol::deposit::{DEPOSIT_EVENT_TOPIC, deposit_from_log};
@@ -120,6 +122,24 @@ async fn blocks_rehash_link_and_match_their_roots() {
     assert_eq!(safe.header.inner.number, 12 - 4);
     assert_eq!(finalized.header.inner.number, 12 - 8);
     assert_eq!(finalized.header.hash, l1.finalized().hash);
+
+    // The raw encodings agree with the JSON objects.
+    let raw_header: Bytes = call(&url, "debug_getRawHeader", json!(["latest"])).await;
+    assert_eq!(keccak256(&raw_header), latest.header.hash);
+    let raw_block: Bytes = call(&url, "debug_getRawBlock", json!([latest.header.hash])).await;
+    let decoded = alloy::consensus::Block::<TxEnvelope>::decode(&mut raw_block.as_ref()).unwrap();
+    assert_eq!(decoded.header.hash_slow(), latest.header.hash);
+    assert_eq!(decoded.body.transactions.len(), latest.transactions.len());
+    assert_eq!(latest.header.size, Some(U256::from(raw_block.len())));
+    let raw_receipts: Vec<Bytes> = call(&url, "debug_getRawReceipts", json!(["latest"])).await;
+    let receipts: Vec<ReceiptEnvelope> = raw_receipts
+        .iter()
+        .map(|r| ReceiptEnvelope::decode_2718(&mut r.as_ref()).unwrap())
+        .collect();
+    assert_eq!(
+        calculate_receipt_root(&receipts),
+        latest.header.inner.receipts_root
+    );
 
     // Unknown blocks are null, as in geth.
     let missing: Option<Block> = call(&url, "eth_getBlockByNumber", json!(["0x64", false])).await;

@@ -403,3 +403,24 @@ mod tests {
         assert!(query_values(&None, "indices").is_empty());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Request inputs from the network never panic the parsers.
+        #[test]
+        fn parsers_never_panic(id in ".*", query in ".*") {
+            let _ = parse_block_id(&id);
+            let _ = query_values(&Some(query), "versioned_hashes");
+        }
+
+        /// Every decimal slot parses back to itself.
+        #[test]
+        fn slots_round_trip(slot in any::<u64>()) {
+            prop_assert_eq!(parse_block_id(&slot.to_string()).unwrap(), BlockSelector::Slot(slot));
+        }
+    }
+}

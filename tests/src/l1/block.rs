@@ -24,7 +24,6 @@ use alloy::consensus::{
     Transaction, TxEnvelope, transaction::Recovered,
 };
 use alloy::eips::eip1559::{BaseFeeParams, calc_next_block_base_fee};
-use alloy::eips::eip2718::Encodable2718;
 use alloy::eips::eip4844::DATA_GAS_PER_BLOB;
 use alloy::eips::eip7685::EMPTY_REQUESTS_HASH;
 use alloy::eips::eip7840::BlobParams;
@@ -102,6 +101,18 @@ impl L1Block {
             parent_hash: self.header.parent_hash,
             timestamp: self.header.timestamp,
         }
+    }
+
+    /// The block in consensus form: `rlp([header, txs, ommers = [], withdrawals = []])`.
+    pub fn consensus_block(&self) -> alloy::consensus::Block<TxEnvelope> {
+        alloy::consensus::Block::new(
+            self.header.clone(),
+            alloy::consensus::BlockBody {
+                transactions: self.txs.iter().map(|m| m.tx.tx.inner().clone()).collect(),
+                ommers: Vec::new(),
+                withdrawals: Some(Default::default()),
+            },
+        )
     }
 
     /// Blob price of this block (wei per blob gas).
@@ -305,35 +316,16 @@ fn seal(
     );
     let beacon = beacon_block::header_for(slot, parent_beacon_root, hash);
     let beacon_root = beacon_block::hash_tree_root(&beacon);
-    let size = block_rlp_length(&header, &txs) as u64;
-    L1Block {
+    let mut block = L1Block {
         header,
         hash,
         txs,
         beacon,
         beacon_root,
-        size,
-    }
-}
-
-/// Length of `rlp([header, txs, ommers = [], withdrawals = []])`.
-fn block_rlp_length(header: &Header, txs: &[MinedTx]) -> usize {
-    let txs_payload: usize = txs
-        .iter()
-        .map(|m| {
-            let envelope = m.tx.tx.inner();
-            // Typed transactions are RLP strings of their 2718 encoding; legacy ones are lists.
-            if envelope.is_legacy() {
-                envelope.encode_2718_len()
-            } else {
-                let len = envelope.encode_2718_len();
-                len + alloy::rlp::length_of_length(len)
-            }
-        })
-        .sum();
-    let list_len = |payload: usize| payload + alloy::rlp::length_of_length(payload);
-    let payload = header.length() + list_len(txs_payload) + list_len(0) + list_len(0);
-    list_len(payload)
+        size: 0,
+    };
+    block.size = block.consensus_block().length() as u64;
+    block
 }
 
 /// Deterministic gas use of a transaction (see the module comment).

@@ -590,3 +590,65 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Mine,
+        Reorg(u64),
+        SetBatcher(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => Just(Op::Mine),
+            1 => (0u64..12).prop_map(Op::Reorg),
+            1 => any::<u8>().prop_map(Op::SetBatcher),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever happens, the chain stays linked, indexed and final where it said so.
+        #[test]
+        fn chain_invariants_hold(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut config = L1Config::devnet().manual();
+            config.deposits.max_per_block = 1;
+            let mut c = L1Chain::new(&config, 1_700_000_000);
+            let mut finalized: Vec<(u64, B256)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Mine => { c.mine(); }
+                    Op::Reorg(d) => { let _ = c.reorg(d); }
+                    Op::SetBatcher(b) => { c.set_batcher(Address::repeat_byte(b)).unwrap(); }
+                }
+                let f = c.finalized();
+                finalized.push((f.header.number, f.hash));
+                // Every block finalized so far is still canonical.
+                for (n, h) in &finalized {
+                    prop_assert_eq!(c.by_number(*n).map(|b| b.hash), Some(*h));
+                }
+                prop_assert!(c.safe().header.number >= c.finalized().header.number);
+                prop_assert!(c.head().header.number >= c.safe().header.number);
+            }
+            let head = c.head().header.number;
+            for n in 1..=head {
+                let b = c.by_number(n).unwrap();
+                let parent = c.by_number(n - 1).unwrap();
+                prop_assert_eq!(b.header.parent_hash, parent.hash);
+                prop_assert!(b.header.timestamp > parent.header.timestamp);
+                prop_assert_eq!(b.hash, b.header.hash_slow());
+                prop_assert_eq!(c.by_hash(&b.hash).map(|x| x.header.number), Some(n));
+                for (i, m) in b.txs.iter().enumerate() {
+                    let loc = c.tx_location(&m.tx.hash()).unwrap();
+                    prop_assert_eq!((loc.block, loc.index), (n, i));
+                }
+            }
+        }
+    }
+}

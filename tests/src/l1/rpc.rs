@@ -6,13 +6,15 @@
 //! eth_getBlockByHash(hash, full)           eth_getBlockReceipts(tag|number|hash)
 //! eth_getTransactionByHash(hash)           eth_getTransactionReceipt(hash)
 //! eth_getLogs(filter)
+//! debug_getRawHeader / debug_getRawBlock / debug_getRawReceipts(tag|number|hash)
 //! ```
 //! Unknown blocks and transactions answer `null`, as geth does.
 
 use alloy::consensus::Transaction as _;
+use alloy::eips::eip2718::Encodable2718;
 use alloy::eips::eip4844::DATA_GAS_PER_BLOB;
 use alloy::eips::{BlockId, BlockNumberOrTag};
-use alloy::primitives::{B256, U64};
+use alloy::primitives::{B256, Bytes, U64};
 use alloy::rpc::types::{
     Block, BlockTransactions, Filter, FilterBlockOption, Header as RpcHeader, Log as RpcLog,
     Transaction, TransactionReceipt,
@@ -87,13 +89,30 @@ pub fn module(chain: SharedChain) -> Result<RpcModule<SharedChain>, RpcServerErr
     m.register_method("eth_getBlockReceipts", |p, c, _| {
         let id: BlockId = p.one().map_err(invalid)?;
         let chain = super::lock(c);
-        let block = match id {
-            BlockId::Hash(h) => chain.by_hash(&h.block_hash),
-            BlockId::Number(tag) => by_tag(&chain, tag),
-        };
-        json(block.map(|b| {
+        json(by_id(&chain, id).map(|b| {
             (0..b.txs.len())
                 .map(|i| rpc_receipt(b, i))
+                .collect::<Vec<_>>()
+        }))
+    })?;
+    // The raw encodings some rollup nodes (older kona) fetch instead of JSON objects.
+    m.register_method("debug_getRawHeader", |p, c, _| {
+        let id: BlockId = p.one().map_err(invalid)?;
+        let chain = super::lock(c);
+        json(by_id(&chain, id).map(|b| Bytes::from(alloy::rlp::encode(&b.header))))
+    })?;
+    m.register_method("debug_getRawBlock", |p, c, _| {
+        let id: BlockId = p.one().map_err(invalid)?;
+        let chain = super::lock(c);
+        json(by_id(&chain, id).map(|b| Bytes::from(alloy::rlp::encode(b.consensus_block()))))
+    })?;
+    m.register_method("debug_getRawReceipts", |p, c, _| {
+        let id: BlockId = p.one().map_err(invalid)?;
+        let chain = super::lock(c);
+        json(by_id(&chain, id).map(|b| {
+            b.txs
+                .iter()
+                .map(|m| Bytes::from(m.receipt.encoded_2718()))
                 .collect::<Vec<_>>()
         }))
     })?;
@@ -145,6 +164,13 @@ fn by_tag(chain: &L1Chain, tag: BlockNumberOrTag) -> Option<&L1Block> {
         BlockNumberOrTag::Finalized => Some(chain.finalized()),
         BlockNumberOrTag::Earliest => chain.by_number(0),
         BlockNumberOrTag::Number(n) => chain.by_number(n),
+    }
+}
+
+fn by_id(chain: &L1Chain, id: BlockId) -> Option<&L1Block> {
+    match id {
+        BlockId::Hash(h) => chain.by_hash(&h.block_hash),
+        BlockId::Number(tag) => by_tag(chain, tag),
     }
 }
 

@@ -20,6 +20,7 @@ use opfleet_protocol::{ChainId, L1BlockRef};
 use super::accounts::{Accounts, SignError};
 use super::block::{self, BlockParams, L1Block, L1Tx, NextBlock};
 use super::config::{L1Config, TagLag};
+use super::contracts;
 use super::kzg::{self, KzgError};
 
 /// Why a transaction was not accepted.
@@ -155,6 +156,8 @@ pub struct L1Chain {
     queue: VecDeque<L1Tx>,
     queued: HashSet<B256>,
     accounts: Accounts,
+    system_config: Address,
+    initial_batcher: Address,
     branch: u64,
     finalized: u64,
 }
@@ -187,6 +190,8 @@ impl L1Chain {
                 config.system_config,
                 config.deposits.seed,
             ),
+            system_config: config.system_config,
+            initial_batcher: config.initial_batcher,
             branch: 0,
             finalized: 0,
         };
@@ -274,6 +279,19 @@ impl L1Chain {
     /// The SystemConfig owner account.
     pub fn system_config_owner(&self) -> Address {
         self.accounts.owner()
+    }
+
+    /// The batcher as of the head: the last `ConfigUpdate` BATCHER log of the SystemConfig on
+    /// the canonical chain, or the genesis batcher.
+    pub fn batcher(&self) -> Address {
+        self.blocks
+            .iter()
+            .rev()
+            .flat_map(|b| b.txs.iter().rev())
+            .flat_map(|m| m.receipt.logs().iter().rev())
+            .filter(|log| log.address == self.system_config)
+            .find_map(contracts::batcher_from_log)
+            .unwrap_or(self.initial_batcher)
     }
 
     /// Queues a signed transaction; blobs of a type-3 transaction come in `sidecar` or inside
@@ -579,8 +597,12 @@ mod tests {
     #[test]
     fn set_batcher_is_mined_with_its_log() {
         let mut c = chain(0);
+        assert_eq!(c.batcher(), L1Config::devnet().initial_batcher);
         let hash = c.set_batcher(Address::repeat_byte(0xba)).unwrap();
+        // Not yet mined: the batcher has not changed.
+        assert_eq!(c.batcher(), L1Config::devnet().initial_batcher);
         c.mine();
+        assert_eq!(c.batcher(), Address::repeat_byte(0xba));
         let loc = c.tx_location(&hash).unwrap();
         let b = c.by_number(loc.block).unwrap();
         assert_eq!(b.txs[loc.index].receipt.logs().len(), 1);

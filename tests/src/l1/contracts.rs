@@ -115,6 +115,20 @@ pub fn batcher_update_log(system_config: Address, batcher: Address) -> Log {
     }
 }
 
+/// The batcher a `ConfigUpdate` BATCHER log sets, if `log` is one (any emitter: the caller
+/// checks the address). A batcher hash with non-zero padding is not a version-0 address.
+pub fn batcher_from_log(log: &Log) -> Option<Address> {
+    let event = ConfigUpdate::decode_log_data(&log.data).ok()?;
+    if event.version != CONFIG_UPDATE_VERSION_0 || event.updateType != UPDATE_TYPE_BATCHER {
+        return None;
+    }
+    let hash = B256::try_from(event.data.as_ref()).ok()?;
+    hash[..12]
+        .iter()
+        .all(|b| *b == 0)
+        .then(|| Address::from_word(hash))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +153,20 @@ mod tests {
         assert_eq!(U256::from_be_slice(&data[32..64]), U256::from(32));
         assert_eq!(&data[64..76], &[0u8; 12]);
         assert_eq!(&data[76..96], batcher.as_slice());
+        assert_eq!(batcher_from_log(&log), Some(batcher));
+    }
+
+    #[test]
+    fn other_logs_are_not_batcher_updates() {
+        let d = Deposit {
+            from: Address::repeat_byte(1),
+            to: TxKind::Create,
+            mint: 0,
+            value: U256::ZERO,
+            gas_limit: 1,
+            data: Bytes::new(),
+        };
+        assert_eq!(batcher_from_log(&d.log(Address::ZERO)), None);
     }
 
     #[test]

@@ -196,6 +196,11 @@ impl L1Handle {
         lock(&self.chain).set_batcher(batcher)
     }
 
+    /// The batcher as of the head (what derivation accepts batches from).
+    pub fn batcher(&self) -> Address {
+        lock(&self.chain).batcher()
+    }
+
     /// Mines one block now (`block_time` after the head, whatever the clock says).
     pub fn mine(&self) -> L1BlockRef {
         lock(&self.chain).mine()

@@ -576,6 +576,28 @@ mod tests {
     }
 
     #[test]
+    fn mainnet_timing_uses_12s_slots_and_epoch_checkpoints() {
+        let mut config = L1Config::mainnet_timing().manual();
+        config.deposits.max_per_block = 0;
+        let mut c = L1Chain::new(&config, 1_700_000_000);
+        for _ in 0..100 {
+            c.mine();
+        }
+        assert_eq!(c.head().header.timestamp, 1_700_000_000 + 1200);
+        assert_eq!(c.head().beacon.slot, 100);
+        assert_eq!(c.safe().header.number, 64);
+        assert_eq!(c.finalized().header.number, 32);
+        assert_eq!(
+            c.reorg(69),
+            Err(ReorgError::BelowFinalized {
+                depth: 69,
+                head: 100,
+                finalized: 32
+            })
+        );
+    }
+
+    #[test]
     fn reorg_never_reaches_finalized() {
         let mut c = chain(0);
         for _ in 0..12 {

@@ -1,0 +1,698 @@
+//! The canonical L1 chain in memory: block production, the mempool, tags and reorgs.
+//!
+//! ```text
+//!  genesis ... finalized ... safe ... head          (only canonical blocks are kept)
+//!                                  \
+//! reorg(N):  drop the last N blocks, put their transactions back at the front of the queue,
+//!            mine N blocks in the same slots on a new branch, then one more in the next slot.
+//! ```
+//! A reorg never reaches the finalized block. Transactions of dropped blocks are re-included
+//! (batches are not lost) but in blocks with new hashes, so deposits get new source hashes.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use alloy::consensus::{Transaction, TxEnvelope, transaction::Recovered};
+use alloy::eips::eip4844::{Blob, BlobTransactionSidecar};
+use alloy::eips::eip7840::BlobParams;
+use alloy::primitives::{Address, B256};
+use opfleet_protocol::{ChainId, L1BlockRef};
+
+use super::accounts::{Accounts, SignError};
+use super::block::{self, BlockParams, L1Block, L1Tx, NextBlock};
+use super::config::{L1Config, TagLag};
+use super::contracts;
+use super::kzg::{self, KzgError};
+
+/// Why a transaction was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The transaction is pending or mined already.
+    #[error("transaction {0} is already known")]
+    AlreadyKnown(B256),
+    /// The signature does not recover to a sender.
+    #[error("transaction {hash}: cannot recover the sender: {reason}")]
+    BadSignature {
+        /// Transaction hash.
+        hash: B256,
+        /// What recovery said.
+        reason: String,
+    },
+    /// The transaction is for another chain.
+    #[error("transaction {hash} is for chain {got:?}, this L1 is chain {expected}")]
+    WrongChain {
+        /// Transaction hash.
+        hash: B256,
+        /// This L1's chain id.
+        expected: u64,
+        /// The transaction's chain id (`None`: pre-EIP-155 legacy).
+        got: Option<u64>,
+    },
+    /// The gas limit exceeds what a block holds.
+    #[error("transaction {hash}: gas limit {gas_limit} exceeds the block gas limit {block_limit}")]
+    GasLimit {
+        /// Transaction hash.
+        hash: B256,
+        /// The transaction's gas limit.
+        gas_limit: u64,
+        /// The block gas limit.
+        block_limit: u64,
+    },
+    /// A type-3 transaction without blobs, or with more than a block holds.
+    #[error("transaction {hash} lists {count} blob hashes; 1 to {max} are allowed")]
+    BlobCount {
+        /// Transaction hash.
+        hash: B256,
+        /// Versioned hashes listed.
+        count: usize,
+        /// Blobs per block.
+        max: u64,
+    },
+    /// Blobs were given for a transaction that is not type 3.
+    #[error("transaction {0} is not a blob transaction but came with blobs")]
+    UnexpectedBlobs(B256),
+    /// A type-3 transaction came without its blobs.
+    #[error("blob transaction {0} came without a sidecar")]
+    MissingSidecar(B256),
+    /// The blobs do not match the versioned hashes.
+    #[error(
+        "blob transaction {hash}: blob {index} commits to versioned hash {computed}, the transaction lists {listed:?}"
+    )]
+    BlobMismatch {
+        /// Transaction hash.
+        hash: B256,
+        /// Blob position.
+        index: usize,
+        /// Hash of the commitment computed from the blob.
+        computed: B256,
+        /// Hash the transaction lists at that position (`None`: more blobs than hashes).
+        listed: Option<B256>,
+    },
+    /// The transaction lists more versioned hashes than blobs were given.
+    #[error("blob transaction {hash} lists {listed} versioned hashes but carries {given} blobs")]
+    TooFewBlobs {
+        /// Transaction hash.
+        hash: B256,
+        /// Hashes listed.
+        listed: usize,
+        /// Blobs given.
+        given: usize,
+    },
+    /// c-kzg rejected a blob.
+    #[error("blob transaction {hash}: {source}")]
+    Kzg {
+        /// Transaction hash.
+        hash: B256,
+        /// The KZG error.
+        source: KzgError,
+    },
+}
+
+/// Why a reorg was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReorgError {
+    /// Depth 0 changes nothing.
+    #[error("a reorg needs a depth of at least 1")]
+    ZeroDepth,
+    /// The reorg would replace the finalized block or an older one.
+    #[error("a reorg of depth {depth} at head {head} would replace finalized block {finalized}")]
+    BelowFinalized {
+        /// Requested depth.
+        depth: u64,
+        /// Head number.
+        head: u64,
+        /// Finalized number.
+        finalized: u64,
+    },
+}
+
+/// What a reorg did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReorgOutcome {
+    /// Blocks that were dropped, oldest first.
+    pub dropped: Vec<L1BlockRef>,
+    /// The new head.
+    pub new_head: L1BlockRef,
+}
+
+/// Where a mined transaction is.
+#[derive(Clone, Copy, Debug)]
+pub struct TxLocation {
+    /// Block number.
+    pub block: u64,
+    /// Index in the block.
+    pub index: usize,
+}
+
+/// The chain, its mempool and the accounts that make deposits.
+pub struct L1Chain {
+    params: BlockParams,
+    chain_id: ChainId,
+    block_time: u64,
+    tags: TagLag,
+    max_deposits: u32,
+    blocks: Vec<L1Block>,
+    by_hash: HashMap<B256, u64>,
+    tx_locations: HashMap<B256, TxLocation>,
+    queue: VecDeque<L1Tx>,
+    queued: HashSet<B256>,
+    accounts: Accounts,
+    system_config: Address,
+    initial_batcher: Address,
+    branch: u64,
+    finalized: u64,
+}
+
+impl L1Chain {
+    /// A chain holding only its genesis block.
+    pub fn new(config: &L1Config, genesis_time: u64) -> Self {
+        let params = BlockParams {
+            gas_limit: config.gas_limit,
+            beneficiary: config.beneficiary,
+            prague: config.prague,
+            genesis_time,
+            seconds_per_slot: config.block_time.max(1),
+        };
+        let genesis = block::genesis(&params);
+        let mut chain = Self {
+            params,
+            chain_id: config.chain_id,
+            block_time: config.block_time.max(1),
+            tags: config.tags,
+            max_deposits: config.deposits.max_per_block,
+            blocks: Vec::new(),
+            by_hash: HashMap::new(),
+            tx_locations: HashMap::new(),
+            queue: VecDeque::new(),
+            queued: HashSet::new(),
+            accounts: Accounts::new(
+                config.chain_id,
+                config.portal,
+                config.system_config,
+                config.deposits.seed,
+            ),
+            system_config: config.system_config,
+            initial_batcher: config.initial_batcher,
+            branch: 0,
+            finalized: 0,
+        };
+        chain.push(genesis);
+        chain
+    }
+
+    /// L1 chain id.
+    pub fn chain_id(&self) -> ChainId {
+        self.chain_id
+    }
+
+    /// Beacon genesis time (= genesis block timestamp).
+    pub fn genesis_time(&self) -> u64 {
+        self.params.genesis_time
+    }
+
+    /// Seconds per block and slot.
+    pub fn block_time(&self) -> u64 {
+        self.block_time
+    }
+
+    /// The tag configuration.
+    pub fn tag_lag(&self) -> TagLag {
+        self.tags
+    }
+
+    /// The head block.
+    pub fn head(&self) -> &L1Block {
+        // The chain always holds genesis, and reorgs never drop it (it is finalized).
+        &self.blocks[self.blocks.len() - 1]
+    }
+
+    /// The safe block.
+    pub fn safe(&self) -> &L1Block {
+        let (safe, _) = self.tags.tags(self.head().header.number);
+        self.by_number(safe.max(self.finalized))
+            .unwrap_or_else(|| self.head())
+    }
+
+    /// The finalized block (never moves back).
+    pub fn finalized(&self) -> &L1Block {
+        self.by_number(self.finalized)
+            .unwrap_or_else(|| self.head())
+    }
+
+    /// A canonical block by number.
+    pub fn by_number(&self, number: u64) -> Option<&L1Block> {
+        usize::try_from(number)
+            .ok()
+            .and_then(|n| self.blocks.get(n))
+    }
+
+    /// A canonical block by hash (blocks of abandoned branches are gone).
+    pub fn by_hash(&self, hash: &B256) -> Option<&L1Block> {
+        self.by_hash.get(hash).and_then(|n| self.by_number(*n))
+    }
+
+    /// The canonical block of a beacon slot, if the slot has one.
+    pub fn by_slot(&self, slot: u64) -> Option<&L1Block> {
+        // Slots are increasing along the chain; a binary search finds the slot's block.
+        self.blocks
+            .binary_search_by_key(&slot, |b| b.beacon.slot)
+            .ok()
+            .and_then(|i| self.blocks.get(i))
+    }
+
+    /// The canonical block with beacon block root `root`.
+    pub fn by_beacon_root(&self, root: &B256) -> Option<&L1Block> {
+        self.blocks.iter().rev().find(|b| b.beacon_root == *root)
+    }
+
+    /// Where a mined transaction is.
+    pub fn tx_location(&self, hash: &B256) -> Option<TxLocation> {
+        self.tx_locations.get(hash).copied()
+    }
+
+    /// Canonical blocks in `from..=to` (clamped to the head).
+    pub fn range(&self, from: u64, to: u64) -> impl Iterator<Item = &L1Block> {
+        let head = self.head().header.number;
+        let to = to.min(head);
+        (from..=to).filter_map(|n| self.by_number(n))
+    }
+
+    /// The SystemConfig owner account.
+    pub fn system_config_owner(&self) -> Address {
+        self.accounts.owner()
+    }
+
+    /// The batcher as of the head: the last `ConfigUpdate` BATCHER log of the SystemConfig on
+    /// the canonical chain, or the genesis batcher.
+    pub fn batcher(&self) -> Address {
+        self.blocks
+            .iter()
+            .rev()
+            .flat_map(|b| b.txs.iter().rev())
+            .flat_map(|m| m.receipt.logs().iter().rev())
+            .filter(|log| log.address == self.system_config)
+            .find_map(contracts::batcher_from_log)
+            .unwrap_or(self.initial_batcher)
+    }
+
+    /// Queues a signed transaction; blobs of a type-3 transaction come in `sidecar` or inside
+    /// the envelope. Commitments and proofs are recomputed from the blobs with c-kzg.
+    pub fn submit(
+        &mut self,
+        tx: TxEnvelope,
+        sidecar: Option<BlobTransactionSidecar>,
+    ) -> Result<B256, SubmitError> {
+        let hash = *tx.tx_hash();
+        if self.queued.contains(&hash) || self.tx_locations.contains_key(&hash) {
+            return Err(SubmitError::AlreadyKnown(hash));
+        }
+        if tx.chain_id() != Some(self.chain_id.get()) {
+            return Err(SubmitError::WrongChain {
+                hash,
+                expected: self.chain_id.get(),
+                got: tx.chain_id(),
+            });
+        }
+        if tx.gas_limit() > self.params.gas_limit {
+            return Err(SubmitError::GasLimit {
+                hash,
+                gas_limit: tx.gas_limit(),
+                block_limit: self.params.gas_limit,
+            });
+        }
+        let (tx, embedded) = split_sidecar(tx);
+        let blobs = match (
+            tx.blob_versioned_hashes(),
+            sidecar.map(|s| s.blobs).or(embedded),
+        ) {
+            (None, None) => Vec::new(),
+            (None, Some(_)) => return Err(SubmitError::UnexpectedBlobs(hash)),
+            (Some(_), None) => return Err(SubmitError::MissingSidecar(hash)),
+            (Some(listed), Some(blobs)) => check_blobs(hash, listed, blobs)?,
+        };
+        let sender = {
+            use alloy::consensus::transaction::SignerRecoverable;
+            tx.recover_signer().map_err(|e| SubmitError::BadSignature {
+                hash,
+                reason: e.to_string(),
+            })?
+        };
+        self.enqueue_back(L1Tx {
+            tx: Recovered::new_unchecked(tx, sender),
+            blobs,
+            logs: Vec::new(),
+        });
+        Ok(hash)
+    }
+
+    /// Queues the owner's `setBatcherHash(batcher)` call; it takes effect in the next block.
+    pub fn set_batcher(&mut self, batcher: Address) -> Result<B256, SignError> {
+        let tx = self.accounts.set_batcher(batcher)?;
+        let hash = tx.hash();
+        self.enqueue_back(tx);
+        Ok(hash)
+    }
+
+    /// Mines the next block, `block_time` after the head, with new random deposits queued last.
+    pub fn mine(&mut self) -> L1BlockRef {
+        let timestamp = self.head().header.timestamp + self.block_time;
+        self.mine_at(timestamp)
+    }
+
+    /// Timestamp the next [`Self::mine`] gives its block.
+    pub fn next_timestamp(&self) -> u64 {
+        self.head().header.timestamp + self.block_time
+    }
+
+    /// Replaces the last `depth` blocks with `depth + 1` blocks of a new branch.
+    pub fn reorg(&mut self, depth: u64) -> Result<ReorgOutcome, ReorgError> {
+        let head = self.head().header.number;
+        if depth == 0 {
+            return Err(ReorgError::ZeroDepth);
+        }
+        if depth > head.saturating_sub(self.finalized) {
+            return Err(ReorgError::BelowFinalized {
+                depth,
+                head,
+                finalized: self.finalized,
+            });
+        }
+        let keep = self.blocks.len() - depth as usize;
+        let dropped = self.blocks.split_off(keep);
+        let mut requeue = Vec::new();
+        for b in &dropped {
+            self.by_hash.remove(&b.hash);
+            for m in &b.txs {
+                self.tx_locations.remove(&m.tx.hash());
+                requeue.push(m.tx.clone());
+            }
+        }
+        for tx in requeue.into_iter().rev() {
+            self.queued.insert(tx.hash());
+            self.queue.push_front(tx);
+        }
+        self.branch += 1;
+        // The same slots again, on the new branch, then the next slot.
+        for b in &dropped {
+            self.mine_at(b.header.timestamp);
+        }
+        self.mine();
+        Ok(ReorgOutcome {
+            dropped: dropped.iter().map(L1Block::block_ref).collect(),
+            new_head: self.head().block_ref(),
+        })
+    }
+
+    fn mine_at(&mut self, timestamp: u64) -> L1BlockRef {
+        // Signing with in-memory keys does not fail; if it did, the block is still mined,
+        // only without new deposits.
+        match self.accounts.random_deposits(self.max_deposits) {
+            Ok(deposits) => {
+                for d in deposits {
+                    self.enqueue_back(d);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "L1 block mined without new deposits"),
+        }
+        let next = NextBlock {
+            timestamp,
+            branch: self.branch,
+        };
+        // Field-wise borrows: the parent is read while the queue is drained.
+        let parent = &self.blocks[self.blocks.len() - 1];
+        let block = block::build(parent, &self.params, next, &mut self.queue);
+        for m in &block.txs {
+            self.queued.remove(&m.tx.hash());
+        }
+        let block_ref = block.block_ref();
+        self.push(block);
+        block_ref
+    }
+
+    fn push(&mut self, block: L1Block) {
+        let number = block.header.number;
+        self.by_hash.insert(block.hash, number);
+        for (index, m) in block.txs.iter().enumerate() {
+            self.tx_locations.insert(
+                m.tx.hash(),
+                TxLocation {
+                    block: number,
+                    index,
+                },
+            );
+        }
+        self.blocks.push(block);
+        let (_, finalized) = self.tags.tags(number);
+        self.finalized = self.finalized.max(finalized);
+    }
+
+    fn enqueue_back(&mut self, tx: L1Tx) {
+        self.queued.insert(tx.hash());
+        self.queue.push_back(tx);
+    }
+}
+
+/// Separates a network-form type-3 transaction from its sidecar's blobs.
+fn split_sidecar(tx: TxEnvelope) -> (TxEnvelope, Option<Vec<Blob>>) {
+    use alloy::consensus::{Signed, TxEip4844Variant};
+    match tx {
+        TxEnvelope::Eip4844(signed) => {
+            let (variant, signature, hash) = signed.into_parts();
+            match variant {
+                TxEip4844Variant::TxEip4844WithSidecar(with) => {
+                    let (inner, sidecar) = with.into_parts();
+                    let blobs = sidecar.blobs().to_vec();
+                    let canonical = TxEip4844Variant::TxEip4844(inner);
+                    (
+                        TxEnvelope::Eip4844(Signed::new_unchecked(canonical, signature, hash)),
+                        Some(blobs),
+                    )
+                }
+                plain => (
+                    TxEnvelope::Eip4844(Signed::new_unchecked(plain, signature, hash)),
+                    None,
+                ),
+            }
+        }
+        other => (other, None),
+    }
+}
+
+/// Commits to the blobs and checks them against the listed versioned hashes, in order.
+fn check_blobs(
+    hash: B256,
+    listed: &[B256],
+    blobs: Vec<Blob>,
+) -> Result<Vec<super::kzg::CommittedBlob>, SubmitError> {
+    let max = BlobParams::prague().max_blob_count;
+    if listed.is_empty() || listed.len() as u64 > max {
+        return Err(SubmitError::BlobCount {
+            hash,
+            count: listed.len(),
+            max,
+        });
+    }
+    if blobs.len() < listed.len() {
+        return Err(SubmitError::TooFewBlobs {
+            hash,
+            listed: listed.len(),
+            given: blobs.len(),
+        });
+    }
+    let committed = kzg::commit_all(blobs).map_err(|source| SubmitError::Kzg { hash, source })?;
+    for (index, c) in committed.iter().enumerate() {
+        let want = listed.get(index).copied();
+        if want != Some(c.versioned_hash) {
+            return Err(SubmitError::BlobMismatch {
+                hash,
+                index,
+                computed: c.versioned_hash,
+                listed: want,
+            });
+        }
+    }
+    Ok(committed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(max_deposits: u32) -> L1Chain {
+        let mut config = L1Config::devnet().manual();
+        config.deposits.max_per_block = max_deposits;
+        L1Chain::new(&config, 1_700_000_000)
+    }
+
+    #[test]
+    fn mining_links_blocks_and_tracks_tags() {
+        let mut c = chain(2);
+        for _ in 0..20 {
+            c.mine();
+        }
+        assert_eq!(c.head().header.number, 20);
+        assert_eq!(c.safe().header.number, 16);
+        assert_eq!(c.finalized().header.number, 12);
+        for n in 1..=20 {
+            let b = c.by_number(n).unwrap();
+            assert_eq!(b.header.parent_hash, c.by_number(n - 1).unwrap().hash);
+            assert_eq!(b.beacon.slot, n);
+            assert_eq!(c.by_slot(n).unwrap().hash, b.hash);
+            assert_eq!(c.by_beacon_root(&b.beacon_root).unwrap().hash, b.hash);
+        }
+    }
+
+    #[test]
+    fn reorg_replaces_blocks_and_keeps_transactions() {
+        let mut c = chain(2);
+        for _ in 0..12 {
+            c.mine();
+        }
+        let old: Vec<_> = (11..=12).map(|n| c.by_number(n).unwrap().clone()).collect();
+        let old_txs: Vec<B256> = old
+            .iter()
+            .flat_map(|b| b.txs.iter().map(|m| m.tx.hash()))
+            .collect();
+        let finalized = c.finalized().block_ref();
+        let out = c.reorg(2).unwrap();
+        assert_eq!(out.dropped.len(), 2);
+        assert_eq!(out.new_head.number, 13);
+        // The old finalized block is still canonical; the tag moved on by the one extra block.
+        assert_eq!(c.by_number(finalized.number).unwrap().hash, finalized.hash);
+        assert_eq!(c.finalized().header.number, finalized.number + 1);
+        for b in &old {
+            assert!(c.by_hash(&b.hash).is_none());
+            let replacement = c.by_number(b.header.number).unwrap();
+            assert_ne!(replacement.hash, b.hash);
+            assert_eq!(replacement.header.timestamp, b.header.timestamp);
+        }
+        for h in old_txs {
+            let loc = c.tx_location(&h).unwrap();
+            assert!((11..=13).contains(&loc.block));
+        }
+        assert_eq!(
+            c.by_number(11).unwrap().header.parent_hash,
+            c.by_number(10).unwrap().hash
+        );
+    }
+
+    #[test]
+    fn mainnet_timing_uses_12s_slots_and_epoch_checkpoints() {
+        let mut config = L1Config::mainnet_timing().manual();
+        config.deposits.max_per_block = 0;
+        let mut c = L1Chain::new(&config, 1_700_000_000);
+        for _ in 0..100 {
+            c.mine();
+        }
+        assert_eq!(c.head().header.timestamp, 1_700_000_000 + 1200);
+        assert_eq!(c.head().beacon.slot, 100);
+        assert_eq!(c.safe().header.number, 64);
+        assert_eq!(c.finalized().header.number, 32);
+        assert_eq!(
+            c.reorg(69),
+            Err(ReorgError::BelowFinalized {
+                depth: 69,
+                head: 100,
+                finalized: 32
+            })
+        );
+    }
+
+    #[test]
+    fn reorg_never_reaches_finalized() {
+        let mut c = chain(0);
+        for _ in 0..12 {
+            c.mine();
+        }
+        // finalized = 4: depth 8 would replace it.
+        assert_eq!(
+            c.reorg(9),
+            Err(ReorgError::BelowFinalized {
+                depth: 9,
+                head: 12,
+                finalized: 4
+            })
+        );
+        assert!(c.reorg(8).is_ok());
+        assert_eq!(c.reorg(0), Err(ReorgError::ZeroDepth));
+    }
+
+    #[test]
+    fn set_batcher_is_mined_with_its_log() {
+        let mut c = chain(0);
+        assert_eq!(c.batcher(), L1Config::devnet().initial_batcher);
+        let hash = c.set_batcher(Address::repeat_byte(0xba)).unwrap();
+        // Not yet mined: the batcher has not changed.
+        assert_eq!(c.batcher(), L1Config::devnet().initial_batcher);
+        c.mine();
+        assert_eq!(c.batcher(), Address::repeat_byte(0xba));
+        let loc = c.tx_location(&hash).unwrap();
+        let b = c.by_number(loc.block).unwrap();
+        assert_eq!(b.txs[loc.index].receipt.logs().len(), 1);
+        assert!(
+            c.submit(b.txs[loc.index].tx.tx.inner().clone(), None)
+                .is_err()
+        );
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Mine,
+        Reorg(u64),
+        SetBatcher(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => Just(Op::Mine),
+            1 => (0u64..12).prop_map(Op::Reorg),
+            1 => any::<u8>().prop_map(Op::SetBatcher),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever happens, the chain stays linked, indexed and final where it said so.
+        #[test]
+        fn chain_invariants_hold(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut config = L1Config::devnet().manual();
+            config.deposits.max_per_block = 1;
+            let mut c = L1Chain::new(&config, 1_700_000_000);
+            let mut finalized: Vec<(u64, B256)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Mine => { c.mine(); }
+                    Op::Reorg(d) => { let _ = c.reorg(d); }
+                    Op::SetBatcher(b) => { c.set_batcher(Address::repeat_byte(b)).unwrap(); }
+                }
+                let f = c.finalized();
+                finalized.push((f.header.number, f.hash));
+                // Every block finalized so far is still canonical.
+                for (n, h) in &finalized {
+                    prop_assert_eq!(c.by_number(*n).map(|b| b.hash), Some(*h));
+                }
+                prop_assert!(c.safe().header.number >= c.finalized().header.number);
+                prop_assert!(c.head().header.number >= c.safe().header.number);
+            }
+            let head = c.head().header.number;
+            for n in 1..=head {
+                let b = c.by_number(n).unwrap();
+                let parent = c.by_number(n - 1).unwrap();
+                prop_assert_eq!(b.header.parent_hash, parent.hash);
+                prop_assert!(b.header.timestamp > parent.header.timestamp);
+                prop_assert_eq!(b.hash, b.header.hash_slow());
+                prop_assert_eq!(c.by_hash(&b.hash).map(|x| x.header.number), Some(n));
+                for (i, m) in b.txs.iter().enumerate() {
+                    let loc = c.tx_location(&m.tx.hash()).unwrap();
+                    prop_assert_eq!((loc.block, loc.index), (n, i));
+                }
+            }
+        }
+    }
+}

@@ -1,4 +1,4 @@
 //! opfleet devnet: a simulated L1 and L2 world speaking the real wire formats, and end-to-end tests.
-pub mod el;
 
+pub mod el;
 pub mod l1;

@@ -1,6 +1,5 @@
 //! Vector tests and property tests of whole batches.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use alloy::eips::eip2930::{AccessList, AccessListItem};
@@ -88,10 +87,14 @@ fn raw_span_batch_vector_round_trips_byte_for_byte() {
 fn zlib_channel_vector_reads_one_consistent_span_batch() {
     let hex_text = std::fs::read_to_string(vectors().join("zlib_channel_span_batch.hex")).unwrap();
     let compressed = alloy::primitives::hex::decode(hex_text.trim()).unwrap();
-    let mut channel = Vec::new();
-    flate2::read::ZlibDecoder::new(compressed.as_slice())
-        .read_to_end(&mut channel)
-        .unwrap();
+    let decompressed = crate::compression::decompress(
+        &compressed,
+        crate::config::params::MAX_RLP_BYTES_PER_CHANNEL_FJORD,
+        true,
+    )
+    .unwrap();
+    assert_eq!(decompressed.end, crate::compression::StreamEnd::Complete);
+    let channel = decompressed.data;
     // One RLP string header (4 bytes) around the 1,409,459-byte batch.
     let inner = BatchReader::new(&channel, MAX_RLP_BYTES_PER_CHANNEL)
         .next_raw()

@@ -160,12 +160,10 @@ async fn triangle() -> (BlockGossipNode, BlockGossipNode, BlockGossipNode) {
     (a, b, c)
 }
 
-fn bounded<F: Future<Output = ()>>(test: F) -> impl Future<Output = ()> {
-    async move {
-        tokio::time::timeout(TEST_TIMEOUT, test)
-            .await
-            .expect("test timed out");
-    }
+async fn bounded<F: Future<Output = ()>>(test: F) {
+    tokio::time::timeout(TEST_TIMEOUT, test)
+        .await
+        .expect("test timed out");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,6 +307,118 @@ async fn payload_by_number_serves_stored_blocks_and_fails_cleanly() {
         ));
         a.stop().await;
         b.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_peer_is_redialled_after_it_restarts() {
+    bounded(async {
+        // A fixed identity and port, so the restarted A is the same static peer.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let identity = generate_identity();
+        let listen: libp2p::Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap();
+        let start_a = || {
+            let config = P2pConfig::new(chain(), listen.clone(), SEQUENCER);
+            BlockGossipNode::start(config, identity.clone(), Arc::new(MapStore::default()))
+        };
+        let a = start_a().await.unwrap();
+        let ia = a.local_peer_id();
+        let b = start(vec![static_peer(&a).await], MapStore::default()).await;
+        eventually("B connected to A", || async {
+            b.peers().await.unwrap().contains(&ia)
+        })
+        .await;
+
+        a.stop().await;
+        eventually("B lost A", || async {
+            !b.peers().await.unwrap().contains(&ia)
+        })
+        .await;
+        let a = start_a().await.unwrap();
+        eventually("B redialled A", || async {
+            b.peers().await.unwrap().contains(&ia)
+        })
+        .await;
+        let mut rx_b = b.blocks();
+        wait_topic_peers(&a, &[b.local_peer_id()]).await;
+        let (message, hash) = signed_message(&sequencer_key(), 3);
+        a.publish(message, V3).await.unwrap();
+        assert_eq!(
+            next_block(&mut rx_b).await.envelope.payload.block_hash(),
+            hash
+        );
+        a.stop().await;
+        b.stop().await;
+    })
+    .await;
+}
+
+/// A requester speaking the spec's trailing-slash protocol id, as a bare request-response swarm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trailing_slash_protocol_is_served() {
+    use libp2p::futures::StreamExt;
+    use libp2p::request_response::{self, ProtocolSupport};
+    use libp2p::swarm::SwarmEvent;
+    use libp2p::{StreamProtocol, noise, tcp, yamux};
+    use opfleet_follower::p2p::req_resp::PayloadByNumberCodec;
+    use opfleet_protocol::p2p::PayloadByNumberResponse;
+    use opfleet_protocol::p2p::req_resp::{decode_response, payload_by_number_protocol_id_spec};
+
+    bounded(async {
+        let (payload, root) = payload(4);
+        let served = OpExecutionPayloadEnvelope {
+            parent_beacon_block_root: Some(root),
+            execution_payload: payload,
+        };
+        let mut store = MapStore::default();
+        store.0.insert(4, served.clone());
+        let a = start(vec![], store).await;
+        let a_addr = a.listen_addrs().await.unwrap()[0].clone();
+
+        let protocol =
+            StreamProtocol::try_from_owned(payload_by_number_protocol_id_spec(chain())).unwrap();
+        let mut client = libp2p::SwarmBuilder::with_existing_identity(generate_identity())
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default(),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .unwrap()
+            .with_behaviour(|_| {
+                request_response::Behaviour::with_codec(
+                    PayloadByNumberCodec,
+                    [(protocol, ProtocolSupport::Outbound)],
+                    request_response::Config::default(),
+                )
+            })
+            .unwrap()
+            .build();
+        client
+            .behaviour_mut()
+            .send_request_with_addresses(&a.local_peer_id(), 4, vec![a_addr]);
+        let response = loop {
+            match client.select_next_some().await {
+                SwarmEvent::Behaviour(request_response::Event::Message {
+                    message: request_response::Message::Response { response, .. },
+                    ..
+                }) => break response,
+                SwarmEvent::Behaviour(request_response::Event::OutboundFailure {
+                    error, ..
+                }) => panic!("request failed: {error}"),
+                _ => {}
+            }
+        };
+        assert_eq!(
+            decode_response(&response.0, V3).unwrap(),
+            PayloadByNumberResponse::Payload(Box::new(served))
+        );
+        a.stop().await;
     })
     .await;
 }

@@ -255,7 +255,8 @@ impl BlockGossipNode {
         self.local_peer_id
     }
 
-    /// A receiver of every block accepted from now on.
+    /// A receiver of every block accepted from gossip from now on (a receiver that falls more
+    /// than the channel capacity behind gets `Lagged` and misses the oldest).
     pub fn blocks(&self) -> broadcast::Receiver<GossipBlock> {
         self.blocks.subscribe()
     }
@@ -270,6 +271,10 @@ impl BlockGossipNode {
     }
 
     /// Publishes an encoded block message on the topic of `version`.
+    ///
+    /// The message is not validated here and not delivered to this node's own [`Self::blocks`];
+    /// it fails when no peer is subscribed to the topic yet, or when the same bytes were already
+    /// seen (published or received) within the seen-TTL.
     pub async fn publish(
         &self,
         data: Vec<u8>,

@@ -1,0 +1,723 @@
+//! The block gossip node: a libp2p swarm owned by one tokio task, driven through a handle.
+//!
+//! ```text
+//!   BlockGossipNode (handle) ──Command──► event loop ──► Swarm<GossipBehaviour>
+//!        ▲  blocks(): broadcast ◄── GossipBlock ◄── gossipsub message ─► validate ─► Accept
+//!        │                                                               └─► Ignore / Reject
+//!        └── oneshot replies (publish, peers, scores, payload_by_number)    (Reject lowers the
+//!                                                                            sender's score)
+//!   every second: ban peers below the ban threshold; every redial interval: dial static peers
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use alloy::primitives::Address;
+use libp2p::futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
+use libp2p::identity::Keypair;
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{Swarm, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, noise, tcp, yamux};
+use op_alloy_rpc_types_engine::{OpExecutionPayloadEnvelope, OpNetworkPayloadEnvelope};
+use opfleet_protocol::p2p::req_resp::{check_served_block, decode_response};
+use opfleet_protocol::p2p::seen::DEFAULT_SEEN_HEIGHTS;
+use opfleet_protocol::p2p::{
+    BlockTopicVersion, GossipTopic, GossipValidationContext, GossipVerdict,
+    PayloadByNumberResponse, RejectReason, ReqRespError, ResultCode, SeenBlocks,
+    decode_block_message, recover_signer, validate_block,
+};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::p2p::behaviour::{BehaviourError, GossipBehaviour, GossipBehaviourEvent};
+use crate::p2p::config::{P2pConfig, StaticPeer};
+use crate::p2p::req_resp::{PayloadStore, serve};
+
+/// How long [`BlockGossipNode::start`] waits for the listener to report its address.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often peer scores are compared with the ban threshold.
+const SCORE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A block accepted from gossip.
+#[derive(Debug, Clone)]
+pub struct GossipBlock {
+    /// The signed block as received.
+    pub envelope: OpNetworkPayloadEnvelope,
+    /// The address that signed it (the unsafe block signer, as validation checked).
+    pub signer: Address,
+    /// The peer that relayed it to us.
+    pub from_peer: PeerId,
+    /// The topic version it arrived on.
+    pub version: BlockTopicVersion,
+}
+
+/// The node cannot start or has stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The behaviours could not be built.
+    #[error(transparent)]
+    Behaviour(#[from] BehaviourError),
+    /// The transport could not be built.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// Listening on the configured address failed.
+    #[error("listen on {addr}: {reason}")]
+    Listen {
+        /// The configured address.
+        addr: Multiaddr,
+        /// Why it failed.
+        reason: String,
+    },
+    /// gossipsub refused a subscription.
+    #[error("subscribe to {topic}: {reason}")]
+    Subscribe {
+        /// The topic.
+        topic: String,
+        /// Why.
+        reason: String,
+    },
+    /// The event loop is gone (stopped or crashed).
+    #[error("the p2p node has stopped")]
+    Stopped,
+}
+
+/// A message that could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// gossipsub refused it (no peers on the topic, a duplicate, too large...).
+    #[error("publish on {topic}: {reason}")]
+    Gossipsub {
+        /// The topic.
+        topic: String,
+        /// gossipsub's reason.
+        reason: String,
+    },
+    /// The event loop is gone.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// A `payload_by_number` request that did not produce a valid payload.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The peer answered with a failure code (1 = not found, 2 = invalid request).
+    #[error("peer answered result code {0:?}")]
+    Failed(ResultCode),
+    /// The answer could not be decoded, or is not the requested block.
+    #[error("bad response: {0}")]
+    BadResponse(#[from] ReqRespError),
+    /// The stream failed: dial failure, timeout, connection closed, unsupported protocol.
+    #[error("request failed: {0}")]
+    Outbound(String),
+    /// No answer within the request timeout.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The event loop is gone.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// A peer banned for its score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BannedPeer {
+    /// The peer.
+    pub peer_id: PeerId,
+    /// Its score when it was banned.
+    pub score: f64,
+}
+
+type Reply<T> = oneshot::Sender<T>;
+
+enum Command {
+    Publish {
+        data: Vec<u8>,
+        version: BlockTopicVersion,
+        reply: Reply<Result<(), PublishError>>,
+    },
+    Peers(Reply<Vec<PeerId>>),
+    TopicPeers(BlockTopicVersion, Reply<Vec<PeerId>>),
+    PeerScore(PeerId, Reply<Option<f64>>),
+    Banned(Reply<Vec<BannedPeer>>),
+    ListenAddrs(Reply<Vec<Multiaddr>>),
+    Request {
+        peer: PeerId,
+        number: u64,
+        version: BlockTopicVersion,
+        reply: Reply<Result<OpExecutionPayloadEnvelope, RequestError>>,
+    },
+    SetSigner(Address),
+    Stop,
+}
+
+/// Handle to a running block gossip node. Dropping it stops the node.
+pub struct BlockGossipNode {
+    commands: mpsc::Sender<Command>,
+    blocks: broadcast::Sender<GossipBlock>,
+    local_peer_id: PeerId,
+    request_timeout: Duration,
+    task: JoinHandle<()>,
+}
+
+impl BlockGossipNode {
+    /// Starts a node: listens, joins the four block topics of the chain, dials the static peers.
+    ///
+    /// Returns once the listener is up, so [`Self::listen_addrs`] is known.
+    pub async fn start(
+        config: P2pConfig,
+        identity: Keypair,
+        store: Arc<dyn PayloadStore>,
+    ) -> Result<Self, NodeError> {
+        let local_peer_id = identity.public().to_peer_id();
+        let behaviour = GossipBehaviour::new(&identity, &config)?;
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| NodeError::Transport(e.to_string()))?
+            .with_behaviour(|_| behaviour)
+            .map_err(|e| NodeError::Transport(e.to_string()))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+            .build();
+
+        let mut topics = HashMap::new();
+        for topic in GossipTopic::all_for(config.chain_id) {
+            let ident = IdentTopic::new(topic.to_string());
+            swarm
+                .behaviour_mut()
+                .gossipsub
+                .subscribe(&ident)
+                .map_err(|e| NodeError::Subscribe {
+                    topic: topic.to_string(),
+                    reason: e.to_string(),
+                })?;
+            topics.insert(topic.version, ident.hash());
+        }
+
+        let listen = |reason: String| NodeError::Listen {
+            addr: config.listen_addr.clone(),
+            reason,
+        };
+        swarm
+            .listen_on(config.listen_addr.clone())
+            .map_err(|e| listen(e.to_string()))?;
+        let first_addr = tokio::time::timeout(LISTEN_TIMEOUT, async {
+            loop {
+                match swarm.select_next_some().await {
+                    SwarmEvent::NewListenAddr { address, .. } => return Ok(address),
+                    SwarmEvent::ListenerError { error, .. } => return Err(error.to_string()),
+                    SwarmEvent::ListenerClosed { reason, .. } => {
+                        return Err(format!("listener closed: {reason:?}"));
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .map_err(|_| listen(format!("no listen address within {LISTEN_TIMEOUT:?}")))?
+        .map_err(listen)?;
+        tracing::info!(peer_id = %local_peer_id, addr = %first_addr, "p2p node listening");
+
+        let (commands, command_rx) = mpsc::channel(64);
+        let (blocks, _) = broadcast::channel(config.block_channel_capacity.max(1));
+        let request_timeout = config.request_timeout;
+        let event_loop = EventLoop {
+            signer: config.unsafe_block_signer,
+            listen_addrs: vec![first_addr],
+            swarm,
+            topics,
+            seen: SeenBlocks::new(DEFAULT_SEEN_HEIGHTS),
+            store,
+            blocks: blocks.clone(),
+            pending: HashMap::new(),
+            banned: HashMap::new(),
+            config,
+        };
+        let task = tokio::spawn(event_loop.run(command_rx));
+        Ok(Self {
+            commands,
+            blocks,
+            local_peer_id,
+            request_timeout,
+            task,
+        })
+    }
+
+    /// This node's peer id.
+    pub fn local_peer_id(&self) -> PeerId {
+        self.local_peer_id
+    }
+
+    /// A receiver of every block accepted from gossip from now on (a receiver that falls more
+    /// than the channel capacity behind gets `Lagged` and misses the oldest).
+    pub fn blocks(&self) -> broadcast::Receiver<GossipBlock> {
+        self.blocks.subscribe()
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        answer.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// Publishes an encoded block message on the topic of `version`.
+    ///
+    /// The message is not validated here and not delivered to this node's own [`Self::blocks`];
+    /// it fails when no peer is subscribed to the topic yet, or when the same bytes were already
+    /// seen (published or received) within the seen-TTL.
+    pub async fn publish(
+        &self,
+        data: Vec<u8>,
+        version: BlockTopicVersion,
+    ) -> Result<(), PublishError> {
+        self.ask(|reply| Command::Publish {
+            data,
+            version,
+            reply,
+        })
+        .await?
+    }
+
+    /// The peers connected now.
+    pub async fn peers(&self) -> Result<Vec<PeerId>, NodeError> {
+        self.ask(Command::Peers).await
+    }
+
+    /// The peers known to be subscribed to the topic of `version`.
+    pub async fn topic_peers(&self, version: BlockTopicVersion) -> Result<Vec<PeerId>, NodeError> {
+        self.ask(|reply| Command::TopicPeers(version, reply)).await
+    }
+
+    /// gossipsub's current score of `peer` (kept for a while after it disconnects).
+    pub async fn peer_score(&self, peer: PeerId) -> Result<Option<f64>, NodeError> {
+        self.ask(|reply| Command::PeerScore(peer, reply)).await
+    }
+
+    /// The peers banned now, with the score that got them banned.
+    pub async fn banned_peers(&self) -> Result<Vec<BannedPeer>, NodeError> {
+        self.ask(Command::Banned).await
+    }
+
+    /// The addresses the node listens on.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NodeError> {
+        self.ask(Command::ListenAddrs).await
+    }
+
+    /// Replaces the unsafe block signer (it changes with L1 system config updates).
+    pub async fn set_unsafe_block_signer(&self, signer: Address) -> Result<(), NodeError> {
+        self.commands
+            .send(Command::SetSigner(signer))
+            .await
+            .map_err(|_| NodeError::Stopped)
+    }
+
+    /// Asks `peer` for block `number`, whose payload has the shape of topic `version`.
+    ///
+    /// The answer is checked to be block `number` with a correct block hash.
+    pub async fn request_payload(
+        &self,
+        peer: PeerId,
+        number: u64,
+        version: BlockTopicVersion,
+    ) -> Result<OpExecutionPayloadEnvelope, RequestError> {
+        // request-response enforces the timeout on the stream; this one also covers the loop.
+        let limit = self.request_timeout + Duration::from_secs(1);
+        let answer = self.ask(|reply| Command::Request {
+            peer,
+            number,
+            version,
+            reply,
+        });
+        tokio::time::timeout(limit, answer)
+            .await
+            .map_err(|_| RequestError::Timeout(limit))??
+    }
+
+    /// Stops the node and waits for its event loop to end.
+    pub async fn stop(mut self) {
+        let _ = self.commands.send(Command::Stop).await;
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for BlockGossipNode {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct PendingRequest {
+    number: u64,
+    version: BlockTopicVersion,
+    reply: Reply<Result<OpExecutionPayloadEnvelope, RequestError>>,
+}
+
+struct EventLoop {
+    config: P2pConfig,
+    signer: Address,
+    listen_addrs: Vec<Multiaddr>,
+    swarm: Swarm<GossipBehaviour>,
+    topics: HashMap<BlockTopicVersion, TopicHash>,
+    seen: SeenBlocks,
+    store: Arc<dyn PayloadStore>,
+    blocks: broadcast::Sender<GossipBlock>,
+    pending: HashMap<OutboundRequestId, PendingRequest>,
+    banned: HashMap<PeerId, (Instant, BannedPeer)>,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl EventLoop {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut score_check = tokio::time::interval(SCORE_CHECK_INTERVAL);
+        score_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut redial =
+            tokio::time::interval(self.config.redial_interval.max(Duration::from_millis(100)));
+        redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Stop) | None => break,
+                    Some(command) => self.on_command(command),
+                },
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                _ = score_check.tick() => self.check_scores(),
+                _ = redial.tick() => self.dial_static_peers(),
+            }
+        }
+        tracing::info!("p2p node stopped");
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Publish {
+                data,
+                version,
+                reply,
+            } => {
+                let _ = reply.send(self.publish(data, version));
+            }
+            Command::Peers(reply) => {
+                let _ = reply.send(self.swarm.connected_peers().copied().collect());
+            }
+            Command::TopicPeers(version, reply) => {
+                let peers = match self.topics.get(&version) {
+                    Some(hash) => self
+                        .swarm
+                        .behaviour()
+                        .gossipsub
+                        .all_peers()
+                        .filter(|(_, topics)| topics.contains(&hash))
+                        .map(|(peer, _)| *peer)
+                        .collect(),
+                    None => Vec::new(),
+                };
+                let _ = reply.send(peers);
+            }
+            Command::PeerScore(peer, reply) => {
+                let _ = reply.send(self.swarm.behaviour().gossipsub.peer_score(&peer));
+            }
+            Command::Banned(reply) => {
+                let _ = reply.send(self.banned.values().map(|(_, b)| *b).collect());
+            }
+            Command::ListenAddrs(reply) => {
+                let _ = reply.send(self.listen_addrs.clone());
+            }
+            Command::Request {
+                peer,
+                number,
+                version,
+                reply,
+            } => {
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .payload_by_number
+                    .send_request(&peer, number);
+                self.pending.insert(
+                    id,
+                    PendingRequest {
+                        number,
+                        version,
+                        reply,
+                    },
+                );
+            }
+            Command::SetSigner(signer) => self.signer = signer,
+            Command::Stop => {}
+        }
+    }
+
+    fn publish(&mut self, data: Vec<u8>, version: BlockTopicVersion) -> Result<(), PublishError> {
+        let topic = GossipTopic::new(self.config.chain_id, version).to_string();
+        let hash = self
+            .topics
+            .get(&version)
+            .cloned()
+            .unwrap_or_else(|| IdentTopic::new(topic.clone()).hash());
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(hash, data)
+            .map(|_| ())
+            .map_err(|e| PublishError::Gossipsub {
+                topic,
+                reason: e.to_string(),
+            })
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<GossipBehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(GossipBehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => self.on_gossip(propagation_source, message_id, message),
+            SwarmEvent::Behaviour(GossipBehaviourEvent::PayloadByNumber(event)) => {
+                self.on_payload_by_number(event)
+            }
+            SwarmEvent::NewListenAddr { address, .. } if !self.listen_addrs.contains(&address) => {
+                self.listen_addrs.push(address);
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.listen_addrs.retain(|a| a != &address);
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                if self.is_banned(&peer_id) {
+                    tracing::debug!(peer = %peer_id, "dropping connection from banned peer");
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                } else {
+                    tracing::debug!(peer = %peer_id, "connected");
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                tracing::debug!(peer = %peer_id, "disconnected");
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(peer = ?peer_id, %error, "dial failed");
+            }
+            _ => {}
+        }
+    }
+
+    /// Validates a gossip message and reports the verdict to gossipsub.
+    fn on_gossip(&mut self, from: PeerId, id: gossipsub::MessageId, message: gossipsub::Message) {
+        let version = match message.topic.as_str().parse::<GossipTopic>() {
+            Ok(topic) if topic.chain_id == self.config.chain_id => Some(topic.version),
+            // Only our chain's topics are subscribed; a message elsewhere is not ours to judge.
+            Ok(_) | Err(_) => None,
+        };
+        let Some(version) = version else {
+            self.swarm
+                .behaviour_mut()
+                .gossipsub
+                .report_message_validation_result(&id, &from, MessageAcceptance::Ignore);
+            return;
+        };
+        let acceptance = match self.check_gossip(from, version, &message.data) {
+            Ok(block) => {
+                // No receiver is not an error: the node still relays for the mesh.
+                let _ = self.blocks.send(block);
+                MessageAcceptance::Accept
+            }
+            Err(GossipVerdict::Reject(reason)) => {
+                tracing::warn!(peer = %from, topic = %message.topic, %reason, "rejecting gossip");
+                MessageAcceptance::Reject
+            }
+            Err(verdict) => {
+                tracing::debug!(peer = %from, topic = %message.topic, ?verdict, "ignoring gossip");
+                MessageAcceptance::Ignore
+            }
+        };
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(&id, &from, acceptance);
+    }
+
+    /// op-node's rules: decode once to read the timestamp (Jovian activation depends on it),
+    /// then `validate_block`, the same path as `validate_message`.
+    fn check_gossip(
+        &mut self,
+        from: PeerId,
+        version: BlockTopicVersion,
+        data: &[u8],
+    ) -> Result<GossipBlock, GossipVerdict> {
+        let envelope = decode_block_message(data, version)
+            .map_err(|e| GossipVerdict::Reject(RejectReason::Encoding(e)))?;
+        let ctx = GossipValidationContext {
+            chain_id: self.config.chain_id,
+            topic: version,
+            now: unix_now(),
+            unsafe_block_signer: self.signer,
+            jovian_active: self
+                .config
+                .jovian_time
+                .is_some_and(|t| envelope.payload.timestamp() >= t),
+        };
+        match validate_block(&envelope, &ctx, &mut self.seen) {
+            GossipVerdict::Accept => {}
+            other => return Err(other),
+        }
+        let signer = recover_signer(&envelope, self.config.chain_id)
+            .map_err(|e| GossipVerdict::Reject(RejectReason::Signature(e)))?;
+        Ok(GossipBlock {
+            envelope,
+            signer,
+            from_peer: from,
+            version,
+        })
+    }
+
+    fn on_payload_by_number(
+        &mut self,
+        event: request_response::Event<u64, crate::p2p::req_resp::RawResponse>,
+    ) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                tracing::debug!(%peer, number = request, "serving payload_by_number");
+                let response = serve(self.store.as_ref(), request);
+                if self
+                    .swarm
+                    .behaviour_mut()
+                    .payload_by_number
+                    .send_response(channel, response)
+                    .is_err()
+                {
+                    tracing::debug!(%peer, "payload_by_number requester went away");
+                }
+            }
+            request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some(pending) = self.pending.remove(&request_id) {
+                    let result = decode_payload(&response.0, pending.number, pending.version);
+                    let _ = pending.reply.send(result);
+                }
+            }
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                if let Some(pending) = self.pending.remove(&request_id) {
+                    let _ = pending
+                        .reply
+                        .send(Err(RequestError::Outbound(error.to_string())));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "payload_by_number inbound failure");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn is_banned(&self, peer: &PeerId) -> bool {
+        self.banned
+            .get(peer)
+            .is_some_and(|(until, _)| *until > Instant::now())
+    }
+
+    /// Bans connected peers whose score fell below the threshold; lifts expired bans.
+    fn check_scores(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<PeerId> = self
+            .banned
+            .iter()
+            .filter(|(_, (until, _))| *until <= now)
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in expired {
+            self.banned.remove(&peer);
+            self.swarm
+                .behaviour_mut()
+                .gossipsub
+                .remove_blacklisted_peer(&peer);
+        }
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer_id in peers {
+            let Some(score) = self.swarm.behaviour().gossipsub.peer_score(&peer_id) else {
+                continue;
+            };
+            if score < self.config.ban_threshold {
+                tracing::warn!(peer = %peer_id, score, "banning peer for its gossip score");
+                self.banned.insert(
+                    peer_id,
+                    (
+                        now + self.config.ban_duration,
+                        BannedPeer { peer_id, score },
+                    ),
+                );
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .blacklist_peer(&peer_id);
+                let _ = self.swarm.disconnect_peer_id(peer_id);
+            }
+        }
+    }
+
+    fn dial_static_peers(&mut self) {
+        let to_dial: Vec<StaticPeer> = self
+            .config
+            .static_peers
+            .iter()
+            .filter(|p| !self.swarm.is_connected(&p.peer_id) && !self.is_banned(&p.peer_id))
+            .cloned()
+            .collect();
+        for peer in to_dial {
+            let opts = DialOpts::peer_id(peer.peer_id)
+                .addresses(vec![peer.addr.clone()])
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(peer = %peer.peer_id, error = %e, "static peer dial not started");
+            }
+        }
+    }
+}
+
+/// Decodes a `payload_by_number` answer and checks it is the block asked for.
+fn decode_payload(
+    bytes: &[u8],
+    number: u64,
+    version: BlockTopicVersion,
+) -> Result<OpExecutionPayloadEnvelope, RequestError> {
+    match decode_response(bytes, version)? {
+        PayloadByNumberResponse::Failure(code) => Err(RequestError::Failed(code)),
+        PayloadByNumberResponse::Payload(envelope) => {
+            check_served_block(&envelope, number)?;
+            Ok(*envelope)
+        }
+    }
+}

@@ -150,7 +150,7 @@ async fn blocks_chain_follow_origins_carry_deposits_and_gossip() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn origin_waits_for_l1_and_respects_confirmation_free_head() {
+async fn origin_waits_for_l1_then_catches_up_one_block_at_a_time() {
     // Without new L1 blocks the origin stays at genesis; once mined, it catches up one block
     // per L2 block while the L1 block is not in the L2 block's future.
     let l1 = manual_l1().await;
@@ -168,19 +168,14 @@ async fn origin_waits_for_l1_and_respects_confirmation_free_head() {
     for _ in 0..4 {
         l1.mine();
     }
-    // L2 time is now genesis + 12; L1 blocks 1 and 2 (at +6, +12) are usable, 3 is not yet.
-    let b = seq.step().await.unwrap();
-    assert_eq!(b.l2_block_ref.l1_origin.number, 1);
-    let b = seq.step().await.unwrap();
-    assert_eq!(b.l2_block_ref.l1_origin.number, 2);
-    let b = seq.step().await.unwrap();
-    assert_eq!(
-        (
-            b.l2_block_ref.l1_origin.number,
-            b.l2_block_ref.sequence_number
-        ),
-        (2, 1)
-    );
+    // L2 head at genesis + 12, L1 blocks at +6, +12, +18, +24: the origin catches up one L1
+    // block per L2 block (+14 -> 1, +16 -> 2, +18 -> 3), then waits for block 4 (+24 > +20).
+    let mut origins = Vec::new();
+    for _ in 0..4 {
+        let r = seq.step().await.unwrap().l2_block_ref;
+        origins.push((r.l1_origin.number, r.sequence_number));
+    }
+    assert_eq!(origins, vec![(1, 0), (2, 0), (3, 0), (3, 1)]);
     el.stop().await;
     l1.stop().await;
 }

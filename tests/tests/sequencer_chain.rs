@@ -181,6 +181,35 @@ async fn origin_waits_for_l1_then_catches_up_one_block_at_a_time() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmation_depth_keeps_the_origin_below_the_l1_head() {
+    let l1 = manual_l1().await;
+    l1.mine();
+    l1.mine();
+    let Chain { el, mut seq } = spawn_chain_with_depth(
+        &l1,
+        DevnetChainConfig::devnet(ChainId(901)),
+        TxGenConfig::default(),
+        None,
+        2,
+    )
+    .await;
+    // L1 head is block 2: block 1 (+6) is only 1 deep, so the origin stays at genesis.
+    for _ in 0..4 {
+        let r = seq.step().await.unwrap().l2_block_ref;
+        assert_eq!(r.l1_origin.number, 0);
+    }
+    l1.mine();
+    // Now block 1 is 2 deep and its timestamp (+6) is not after the next L2 block's (+10).
+    let r = seq.step().await.unwrap().l2_block_ref;
+    assert_eq!((r.l1_origin.number, r.sequence_number), (1, 0));
+    // Block 2 (+12) is only 1 deep: the origin stays at 1 even though +12 <= +12.
+    let r = seq.step().await.unwrap().l2_block_ref;
+    assert_eq!((r.l1_origin.number, r.sequence_number), (1, 1));
+    el.stop().await;
+    l1.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn equivocation_publishes_two_signed_blocks_one_canonical() {
     let l1 = manual_l1().await;
     l1.mine();

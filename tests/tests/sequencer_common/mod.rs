@@ -53,6 +53,17 @@ pub async fn spawn_chain(
     txgen: TxGenConfig,
     feed: Option<InteropFeed>,
 ) -> Chain {
+    spawn_chain_with_depth(l1, config, txgen, feed, 0).await
+}
+
+/// Like [`spawn_chain`], with an L1 confirmation depth for origin selection.
+pub async fn spawn_chain_with_depth(
+    l1: &L1Handle,
+    config: DevnetChainConfig,
+    txgen: TxGenConfig,
+    feed: Option<InteropFeed>,
+    l1_confirmation_depth: u64,
+) -> Chain {
     let l1_genesis = l1.genesis();
     let el = SimEl::spawn(SimElConfig::local(
         config.chain_spec(l1_genesis.timestamp),
@@ -67,7 +78,7 @@ pub async fn spawn_chain(
         engine_url: el.engine_url(),
         jwt_secret: jwt(),
         p2p_key: p2p_key(config.chain_id),
-        l1_confirmation_depth: 0,
+        l1_confirmation_depth,
         txgen,
         interop: feed,
     })

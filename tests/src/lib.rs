@@ -2,3 +2,4 @@
 
 pub mod el;
 pub mod l1;
+pub mod sequencer;

@@ -323,7 +323,7 @@ mod tests {
                     hash: B256::repeat_byte(origin as u8 + 1),
                     number: origin,
                 },
-                sequence_number: if n % 2 == 0 { 0 } else { 1 },
+                sequence_number: n % 2,
             },
             transactions,
         )

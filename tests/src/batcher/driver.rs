@@ -140,11 +140,8 @@ impl Driver {
         if latest <= self.tip.number {
             // Nothing new: check the tip itself is still canonical (the chain may have been
             // reorged to the same or a lower height).
-            let current = match self.source.block(self.tip.number).await? {
-                Some(b) => Some(b.block.hash),
-                None => None,
-            };
-            if current != Some(self.tip.hash) && self.tip.number > 0 {
+            let current = self.source.hash_at(self.tip.number).await?;
+            if current != Some(self.tip.hash) {
                 tracing::info!(tip = %self.tip.hash, "L2 tip replaced; restarting from safe head");
                 self.restart_from_safe().await?;
             }

@@ -109,6 +109,20 @@ impl L2Source {
         })
     }
 
+    /// Hash of the canonical block `number`, or `None` if the chain is not that long.
+    pub async fn hash_at(&self, number: u64) -> Result<Option<B256>, L2SourceError> {
+        let tag = format!("{number:#x}");
+        let Some(raw) = self.get_block(&tag, false).await? else {
+            return Ok(None);
+        };
+        let header: alloy::rpc::types::Header =
+            serde_json::from_value(raw).map_err(|e| L2SourceError::Malformed {
+                block: tag.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Some(header.hash))
+    }
+
     /// Block `number` with its batch, or `None` if the chain is not that long.
     pub async fn block(&self, number: u64) -> Result<Option<BatchedBlock>, L2SourceError> {
         let tag = format!("{number:#x}");

@@ -34,7 +34,10 @@ async fn calldata_span_batches_carry_every_block() {
         assert!(!c.blobs);
     }
     assert_eq!(status.nonce, status.txs);
-    assert_eq!(status.last_error, None, "idle polls and posting met no error");
+    assert_eq!(
+        status.last_error, None,
+        "idle polls and posting met no error"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

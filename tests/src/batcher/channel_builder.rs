@@ -452,4 +452,58 @@ mod tests {
         assert_eq!(ch.blocks().len(), 1);
         assert_eq!(ch.try_add(block(2, 0, 0)).unwrap(), AddOutcome::Added);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Whatever the blocks, batch kind, compression and frame size, the channels cut from
+        /// a run of blocks read back as exactly those blocks, in order.
+        #[test]
+        fn channels_read_back_as_their_blocks(
+            shapes in proptest::collection::vec((0usize..3, 0usize..300), 1..8),
+            singular in proptest::bool::ANY,
+            brotli in proptest::bool::ANY,
+            frame in 40usize..3_000,
+        ) {
+            let kind = if singular { BatchKind::Singular } else { BatchKind::Span };
+            let compression = if brotli { Compression::Brotli { level: 5 } } else { Compression::Zlib };
+            let s = settings(kind, compression, frame);
+            let blocks: Vec<BatchedBlock> = shapes
+                .iter()
+                .enumerate()
+                .map(|(i, (txs, size))| block(i as u64 + 1, *txs, *size))
+                .collect();
+            let mut closed = Vec::new();
+            let mut ch = ChannelBuilder::new(ChannelId([9; 16]), 0, s);
+            for b in blocks.clone() {
+                if let AddOutcome::Full(b) = ch.try_add(b).unwrap() {
+                    closed.push(ch.finish().unwrap());
+                    ch = ChannelBuilder::new(ChannelId([closed.len() as u8; 16]), 0, s);
+                    proptest::prop_assert_eq!(ch.try_add(*b).unwrap(), AddOutcome::Added);
+                }
+            }
+            closed.push(ch.finish().unwrap());
+            let mut read = Vec::new();
+            for c in &closed {
+                for batch in read_back(c) {
+                    match batch {
+                        Batch::Singular(b) => read.push((b.timestamp, b.epoch_num, b.transactions)),
+                        Batch::Span(raw) => {
+                            let span = raw.to_span_batch(&s.span_context).unwrap();
+                            read.extend(
+                                span.blocks
+                                    .into_iter()
+                                    .map(|e| (e.timestamp, e.epoch_num, e.transactions)),
+                            );
+                        }
+                    }
+                }
+            }
+            let expected: Vec<_> = blocks
+                .iter()
+                .map(|b| (b.batch.timestamp, b.batch.epoch_num, b.batch.transactions.clone()))
+                .collect();
+            proptest::prop_assert_eq!(read, expected);
+        }
+    }
 }

@@ -1,0 +1,180 @@
+//! Faults around the batcher: it is paused and resumed (briefly, and past a channel timeout),
+//! the L2 chain reorgs its unsafe blocks, and the L1 reorgs the blocks holding its transactions.
+//! In every case the batches read back from L1 must still cover every canonical L2 block.
+
+mod batcher_support;
+
+use std::time::Duration;
+
+use batcher_support::*;
+use opfleet_tests::batcher::{BatcherHandle, DataAvailability};
+
+async fn wait_txs(batcher: &BatcherHandle, txs: u64) {
+    for _ in 0..1_000 {
+        if batcher.status().txs >= txs {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!(
+        "batcher sent fewer than {txs} transactions: {:?}",
+        batcher.status()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_and_resume_lose_no_block() {
+    let mut w = world().await;
+    build_blocks(&mut w, 5, BlockShape::SMALL).await;
+    let mut config = batcher_config(&w);
+    config.da = DataAvailability::calldata();
+    let batcher = spawn_batcher(&w, config).await;
+    post_through(&w, &batcher, 5).await;
+
+    batcher.pause();
+    let paused = batcher.status();
+    assert!(paused.paused);
+    build_blocks(&mut w, 5, BlockShape::SMALL).await;
+    // L1 time passes: every channel would have timed out by duration many times over.
+    for _ in 0..10 {
+        w.l1.mine();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let still = batcher.status();
+    assert_eq!(still.txs, paused.txs, "no transaction while paused");
+    assert_eq!(still.loaded, paused.loaded, "no block read while paused");
+    assert_eq!(read_posted(&w.l1).await.blocks().len(), 5);
+
+    batcher.resume();
+    post_through(&w, &batcher, 10).await;
+    let status = batcher.status();
+    batcher.stop().await;
+    assert!(!status.paused);
+    let posted = read_posted(&w.l1).await;
+    assert_posted_chain(&w, &posted, 1, 10);
+    assert_eq!(posted.incomplete, 0);
+    assert_eq!(status.timed_out_channels, 0);
+}
+
+/// Paused between the two transactions of one channel for longer than the channel timeout
+/// allows: the half-posted channel is given up and its blocks go out again in a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_past_the_channel_timeout_rebatches_the_channel() {
+    let mut w = world().await;
+    build_blocks(
+        &mut w,
+        1,
+        BlockShape {
+            txs: 3,
+            input_len: 20_000,
+            random: true,
+            salt: 0,
+        },
+    )
+    .await;
+    build_blocks(&mut w, 2, BlockShape::SMALL).await;
+    let mut config = batcher_config(&w);
+    config.da = DataAvailability::Calldata {
+        max_tx_size: 50_000,
+    };
+    // 38 L1 blocks (3.8 s at the test's 100 ms blocks) to post a channel: enough for two
+    // frames 1.5 s apart, not for a pause of 40 blocks.
+    config.channel_timeout = 40;
+    config.sub_safety_margin = 2;
+    config.submit_delay = Duration::from_millis(1_500);
+    let batcher = spawn_batcher(&w, config).await;
+    let miner = spawn_miner(w.l1.clone(), Duration::from_millis(100));
+    wait_txs(&batcher, 1).await;
+    batcher.pause();
+    miner.abort();
+    mine_some(&w.l1, 40);
+    // Paused for longer than the submit delay: the batcher sees the pause before frame 1.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert_eq!(
+        batcher.status().txs,
+        1,
+        "paused between the channel's two frames"
+    );
+
+    batcher.resume();
+    post_through(&w, &batcher, 3).await;
+    let status = batcher.status();
+    batcher.stop().await;
+    assert_eq!(status.timed_out_channels, 1);
+    let posted = read_posted(&w.l1).await;
+    assert_eq!(posted.incomplete, 1, "the given-up channel never completes");
+    assert_posted_chain(&w, &posted, 1, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l2_reorg_restarts_from_the_safe_head() {
+    let mut w = world().await;
+    build_blocks(&mut w, 6, BlockShape::SMALL).await;
+    let mut config = batcher_config(&w);
+    config.da = DataAvailability::calldata();
+    let batcher = spawn_batcher(&w, config).await;
+    post_through(&w, &batcher, 6).await;
+    let before = read_posted(&w.l1).await;
+    assert_posted_chain(&w, &before, 1, 6);
+
+    // Blocks 5 and 6 are replaced by 5', 6', 7' on block 4; block 3 becomes safe.
+    let safe = w.el.block_by_number(3).unwrap().hash;
+    let four = w.el.block_by_number(4).unwrap().hash;
+    let other = BlockShape {
+        salt: 1,
+        ..BlockShape::SMALL
+    };
+    build_block_on(&mut w, four, other, Some(safe)).await;
+    build_blocks(&mut w, 2, other).await;
+    assert_eq!(w.el.safe().hash, safe);
+    post_through(&w, &batcher, 7).await;
+    let status = batcher.status();
+    batcher.stop().await;
+    assert!(status.l2_reorgs >= 1, "{status:?}");
+
+    let after = read_posted(&w.l1).await;
+    let new_channels: Vec<_> = after.channels[before.channels.len()..].to_vec();
+    let blocks: Vec<PostedBlock> = new_channels.iter().flat_map(|c| c.blocks.clone()).collect();
+    let expected: Vec<PostedBlock> = (4..=7).map(|n| expected_block(&w.el, n)).collect();
+    assert_eq!(
+        blocks, expected,
+        "reposted from the safe head on the new branch"
+    );
+    assert_eq!(new_channels[0].parent_check, safe[..20]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l1_reorg_of_batcher_transactions_loses_nothing() {
+    let mut w = world().await;
+    build_blocks(&mut w, 10, BlockShape::SMALL).await;
+    let batcher = spawn_batcher(&w, batcher_config(&w)).await;
+    // Mine by hand until the first channel is out, then once more to include it.
+    for _ in 0..100 {
+        if batcher.status().txs > 0 {
+            break;
+        }
+        w.l1.mine();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w.l1.mine();
+    let batcher_addr = batcher.address();
+    let recent = w.l1.with_chain(|c| {
+        let head = c.head().header.number;
+        c.range(head - 1, head)
+            .flat_map(|b| b.txs.iter())
+            .filter(|m| m.tx.tx.signer() == batcher_addr)
+            .count()
+    });
+    assert!(
+        recent > 0,
+        "a batcher transaction is in the last two blocks"
+    );
+    let outcome = w.l1.reorg(2).unwrap();
+    assert_eq!(outcome.dropped.len(), 2);
+
+    post_through(&w, &batcher, 10).await;
+    batcher.stop().await;
+    let posted = read_posted(&w.l1).await;
+    assert_posted_chain(&w, &posted, 1, 10);
+    assert_eq!(posted.incomplete, 0);
+}

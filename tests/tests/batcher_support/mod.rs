@@ -250,10 +250,12 @@ pub async fn build_block_on(
         w.tx_nonce += 1;
     }
     let c = engine(w);
+    // The safe head goes with the first forkchoice update too: a batcher polling between the
+    // two updates must never see the reorged head without the new safe head.
     let updated = fcu(
         &c,
         parent,
-        B256::ZERO,
+        safe.unwrap_or(B256::ZERO),
         Some(attributes(Fork::Isthmus, timestamp, txs)),
     )
     .await;

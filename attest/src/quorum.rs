@@ -389,7 +389,13 @@ impl Lane {
             (None, best) => best,
             (Some(p), Some(b)) if b.number() > p.number() => Some(b),
             (Some(p), _) if kind == AttestationKind::Finalized || self.votes(&p) >= k => Some(p),
-            (Some(p), _) => Some(self.moved_back_to(&p, k).unwrap_or(p)),
+            // Once a quorum has moved back, the head is the highest claim a quorum holds, which
+            // may be above where the retreating signers went: the same rule a later
+            // re-evaluation would apply, so the head never depends on evaluation order.
+            (Some(p), best) => match self.moved_back_to(&p, k) {
+                Some(m) => Some(best.filter(|b| b.number() > m.number()).unwrap_or(m)),
+                None => Some(p),
+            },
         };
         self.head = next;
         (next != prev).then_some(prev)

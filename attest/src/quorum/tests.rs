@@ -557,7 +557,7 @@ proptest! {
             };
             prop_assert!(ok, "replay gave {:?}", r);
         }
-        prop_assert!(replay.head_changes.is_empty());
+        prop_assert!(replay.head_changes.is_empty(), "replay changed heads: {:?}", replay.head_changes);
         prop_assert_eq!(before, t.heads().collect::<Vec<_>>());
         prop_assert_eq!(stats.counted, t.stats().counted);
     }

@@ -156,21 +156,7 @@ impl RegistryChain {
             max_sequencer_drift: raw
                 .max_sequencer_drift
                 .unwrap_or(REGISTRY_DEFAULT_MAX_SEQUENCER_DRIFT),
-            hardforks: HardForkTimes {
-                regolith_time: None,
-                canyon_time: hf.canyon_time,
-                delta_time: hf.delta_time,
-                ecotone_time: hf.ecotone_time,
-                fjord_time: hf.fjord_time,
-                granite_time: hf.granite_time,
-                holocene_time: hf.holocene_time,
-                pectra_blob_schedule_time: hf.pectra_blob_schedule_time,
-                isthmus_time: hf.isthmus_time,
-                jovian_time: hf.jovian_time,
-                karst_time: hf.karst_time,
-                lagoon_time: hf.lagoon_time,
-                interop_time: hf.interop_time,
-            },
+            hardforks: hf.times(),
             keep_karst_upgrade_gas: hf.keep_karst_upgrade_gas,
             optimism: raw.optimism.map(|o| ChainOpConfig {
                 eip1559_elasticity: o.eip1559_elasticity,
@@ -267,7 +253,7 @@ struct ChainToml {
     seq_window_size: Option<u64>,
     max_sequencer_drift: Option<u64>,
     #[serde(default)]
-    hardforks: HardforksToml,
+    hardforks: RegistryHardforks,
     optimism: Option<OptimismToml>,
     alt_da: Option<AltDaToml>,
     genesis: GenesisToml,
@@ -276,7 +262,7 @@ struct ChainToml {
 }
 
 #[derive(Deserialize, Default)]
-struct HardforksToml {
+pub(super) struct RegistryHardforks {
     canyon_time: Option<u64>,
     delta_time: Option<u64>,
     ecotone_time: Option<u64>,
@@ -290,7 +276,28 @@ struct HardforksToml {
     lagoon_time: Option<u64>,
     interop_time: Option<u64>,
     #[serde(default)]
-    keep_karst_upgrade_gas: bool,
+    pub(super) keep_karst_upgrade_gas: bool,
+}
+
+impl RegistryHardforks {
+    /// The fork times the file gives; Regolith (always genesis) is set by `to_rollup_config`.
+    pub(super) fn times(&self) -> HardForkTimes {
+        HardForkTimes {
+            regolith_time: None,
+            canyon_time: self.canyon_time,
+            delta_time: self.delta_time,
+            ecotone_time: self.ecotone_time,
+            fjord_time: self.fjord_time,
+            granite_time: self.granite_time,
+            holocene_time: self.holocene_time,
+            pectra_blob_schedule_time: self.pectra_blob_schedule_time,
+            isthmus_time: self.isthmus_time,
+            jovian_time: self.jovian_time,
+            karst_time: self.karst_time,
+            lagoon_time: self.lagoon_time,
+            interop_time: self.interop_time,
+        }
+    }
 }
 
 #[derive(Deserialize)]

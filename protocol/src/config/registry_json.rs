@@ -25,7 +25,6 @@ use std::collections::BTreeMap;
 use alloy::primitives::{Address, B64, B256};
 use serde::Deserialize;
 
-use super::hardfork::HardForkTimes;
 use super::registry::{RegistryChain, RegistryError, Superchain};
 use super::rollup::{
     AltDaConfig, ChainOpConfig, DaCommitmentType, Genesis, RollupConfig, SystemConfig,
@@ -209,7 +208,7 @@ struct RawChain {
     block_time: u64,
     seq_window_size: u64,
     max_sequencer_drift: u64,
-    hardfork_configuration: RawHardforks,
+    hardfork_configuration: super::registry::RegistryHardforks,
     #[serde(default)]
     optimism: Option<RawOptimism>,
     #[serde(default)]
@@ -217,22 +216,6 @@ struct RawChain {
     genesis: RawGenesis,
     #[serde(rename = "Addresses", default)]
     addresses: Option<RawAddresses>,
-}
-
-#[derive(Deserialize)]
-struct RawHardforks {
-    canyon_time: Option<u64>,
-    delta_time: Option<u64>,
-    ecotone_time: Option<u64>,
-    fjord_time: Option<u64>,
-    granite_time: Option<u64>,
-    holocene_time: Option<u64>,
-    pectra_blob_schedule_time: Option<u64>,
-    isthmus_time: Option<u64>,
-    jovian_time: Option<u64>,
-    karst_time: Option<u64>,
-    lagoon_time: Option<u64>,
-    interop_time: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -355,22 +338,8 @@ impl RawChain {
             block_time: self.block_time,
             seq_window_size: self.seq_window_size,
             max_sequencer_drift: self.max_sequencer_drift,
-            hardforks: HardForkTimes {
-                regolith_time: None,
-                canyon_time: hf.canyon_time,
-                delta_time: hf.delta_time,
-                ecotone_time: hf.ecotone_time,
-                fjord_time: hf.fjord_time,
-                granite_time: hf.granite_time,
-                holocene_time: hf.holocene_time,
-                pectra_blob_schedule_time: hf.pectra_blob_schedule_time,
-                isthmus_time: hf.isthmus_time,
-                jovian_time: hf.jovian_time,
-                karst_time: hf.karst_time,
-                lagoon_time: hf.lagoon_time,
-                interop_time: hf.interop_time,
-            },
-            keep_karst_upgrade_gas: false,
+            hardforks: hf.times(),
+            keep_karst_upgrade_gas: hf.keep_karst_upgrade_gas,
             optimism: self.optimism.map(|o| ChainOpConfig {
                 eip1559_elasticity: o.elasticity,
                 eip1559_denominator: o.denominator,

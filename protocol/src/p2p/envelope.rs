@@ -126,25 +126,25 @@ pub fn decode_decompressed(
         offset,
         reason: format!("{e:?}"),
     };
-    let payload = match version {
-        BlockTopicVersion::V1 => {
-            OpExecutionPayload::V1(ExecutionPayloadV1::from_ssz_bytes(ssz).map_err(ssz_err)?)
-        }
-        BlockTopicVersion::V2 => {
-            OpExecutionPayload::V2(ExecutionPayloadV2::from_ssz_bytes(ssz).map_err(ssz_err)?)
-        }
-        BlockTopicVersion::V3 => {
-            OpExecutionPayload::V3(ExecutionPayloadV3::from_ssz_bytes(ssz).map_err(ssz_err)?)
-        }
-        BlockTopicVersion::V4 => {
-            OpExecutionPayload::V4(OpExecutionPayloadV4::from_ssz_bytes(ssz).map_err(ssz_err)?)
-        }
-    };
+    let payload = decode_payload_ssz(version, ssz).map_err(ssz_err)?;
     Ok(OpNetworkPayloadEnvelope {
         payload,
         signature,
         payload_hash: PayloadHash::from(signed),
         parent_beacon_block_root,
+    })
+}
+
+/// Decodes the SSZ execution payload of a topic version (gossip and req/resp share it).
+pub(crate) fn decode_payload_ssz(
+    version: BlockTopicVersion,
+    ssz: &[u8],
+) -> Result<OpExecutionPayload, ssz::DecodeError> {
+    Ok(match version {
+        BlockTopicVersion::V1 => OpExecutionPayload::V1(ExecutionPayloadV1::from_ssz_bytes(ssz)?),
+        BlockTopicVersion::V2 => OpExecutionPayload::V2(ExecutionPayloadV2::from_ssz_bytes(ssz)?),
+        BlockTopicVersion::V3 => OpExecutionPayload::V3(ExecutionPayloadV3::from_ssz_bytes(ssz)?),
+        BlockTopicVersion::V4 => OpExecutionPayload::V4(OpExecutionPayloadV4::from_ssz_bytes(ssz)?),
     })
 }
 

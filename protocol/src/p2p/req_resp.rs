@@ -16,14 +16,11 @@
 use std::io::{Read, Write};
 
 use alloy::primitives::B256;
-use alloy::rpc::types::engine::{ExecutionPayloadV1, ExecutionPayloadV2, ExecutionPayloadV3};
-use op_alloy_rpc_types_engine::{
-    OpExecutionPayload, OpExecutionPayloadEnvelope, OpExecutionPayloadV4,
-};
-use ssz::{Decode, Encode};
+use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
+use ssz::Encode;
 
 use crate::ChainId;
-use crate::p2p::envelope::{MAX_GOSSIP_SIZE, payload_version};
+use crate::p2p::envelope::{MAX_GOSSIP_SIZE, decode_payload_ssz, payload_version};
 use crate::p2p::errors::ReqRespError;
 use crate::p2p::topic::BlockTopicVersion;
 
@@ -226,20 +223,7 @@ fn decode_body(
         offset: payload_offset,
         reason: format!("{e:?}"),
     };
-    let execution_payload = match expected {
-        BlockTopicVersion::V1 => {
-            OpExecutionPayload::V1(ExecutionPayloadV1::from_ssz_bytes(ssz).map_err(ssz_err)?)
-        }
-        BlockTopicVersion::V2 => {
-            OpExecutionPayload::V2(ExecutionPayloadV2::from_ssz_bytes(ssz).map_err(ssz_err)?)
-        }
-        BlockTopicVersion::V3 => {
-            OpExecutionPayload::V3(ExecutionPayloadV3::from_ssz_bytes(ssz).map_err(ssz_err)?)
-        }
-        BlockTopicVersion::V4 => {
-            OpExecutionPayload::V4(OpExecutionPayloadV4::from_ssz_bytes(ssz).map_err(ssz_err)?)
-        }
-    };
+    let execution_payload = decode_payload_ssz(expected, ssz).map_err(ssz_err)?;
     Ok(OpExecutionPayloadEnvelope {
         parent_beacon_block_root: root,
         execution_payload,

@@ -1,4 +1,6 @@
 //! opfleet supernode: one process that derives every chain of a dependency set and signs its heads.
 
 pub mod cli;
+pub mod derive;
+pub mod heads;
 pub mod inspect;

@@ -116,7 +116,7 @@ pub fn peer_score_thresholds() -> PeerScoreThresholds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::p2p::config::DEFAULT_BAN_THRESHOLD;
+    use crate::blocks::config::DEFAULT_BAN_THRESHOLD;
 
     #[test]
     fn params_are_valid_for_common_block_times() {

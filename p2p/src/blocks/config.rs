@@ -50,7 +50,7 @@ impl StaticPeer {
     }
 }
 
-/// Everything a [`crate::p2p::BlockGossipNode`] needs besides its identity and payload store.
+/// Everything a [`crate::blocks::BlockGossipNode`] needs besides its identity and payload store.
 #[derive(Debug, Clone)]
 pub struct P2pConfig {
     /// The chain whose block topics the node joins; part of the signed digest and topic names.

@@ -16,9 +16,9 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{identify, ping};
 use opfleet_protocol::p2p::{GossipTopic, OP_NODE_GOSSIPSUB, message_id};
 
-use crate::p2p::config::P2pConfig;
-use crate::p2p::req_resp::{PayloadByNumberCodec, protocols};
-use crate::p2p::scoring::{peer_score_params, peer_score_thresholds};
+use crate::blocks::config::P2pConfig;
+use crate::blocks::req_resp::{PayloadByNumberCodec, protocols};
+use crate::blocks::scoring::{peer_score_params, peer_score_thresholds};
 
 /// identify's protocol version string for opfleet nodes.
 pub const IDENTIFY_PROTOCOL: &str = "/opfleet/p2p/1.0.0";

@@ -33,9 +33,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::p2p::behaviour::{BehaviourError, GossipBehaviour, GossipBehaviourEvent};
-use crate::p2p::config::{P2pConfig, StaticPeer};
-use crate::p2p::req_resp::{PayloadStore, serve};
+use crate::blocks::behaviour::{BehaviourError, GossipBehaviour, GossipBehaviourEvent};
+use crate::blocks::config::{P2pConfig, StaticPeer};
+use crate::blocks::req_resp::{PayloadStore, serve};
 
 /// How long [`BlockGossipNode::start`] waits for the listener to report its address.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -590,7 +590,7 @@ impl EventLoop {
 
     fn on_payload_by_number(
         &mut self,
-        event: request_response::Event<u64, crate::p2p::req_resp::RawResponse>,
+        event: request_response::Event<u64, crate::blocks::req_resp::RawResponse>,
     ) {
         match event {
             request_response::Event::Message {

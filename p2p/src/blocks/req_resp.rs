@@ -6,7 +6,7 @@
 //! ```
 //!
 //! The codec moves raw bytes: decoding a response needs the block's topic version, which only
-//! the requester knows, so [`crate::p2p::BlockGossipNode::request_payload`] decodes it.
+//! the requester knows, so [`crate::blocks::BlockGossipNode::request_payload`] decodes it.
 
 use std::io;
 

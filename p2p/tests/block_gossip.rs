@@ -12,7 +12,7 @@ use alloy::signers::local::PrivateKeySigner;
 use libp2p::PeerId;
 use libp2p::multiaddr::Protocol;
 use op_alloy_rpc_types_engine::{OpExecutionPayload, OpExecutionPayloadEnvelope};
-use opfleet_follower::p2p::{
+use opfleet_p2p::{
     BlockGossipNode, GossipBlock, P2pConfig, PayloadStore, RequestError, StaticPeer,
     generate_identity,
 };
@@ -365,7 +365,7 @@ async fn trailing_slash_protocol_is_served() {
     use libp2p::request_response::{self, ProtocolSupport};
     use libp2p::swarm::SwarmEvent;
     use libp2p::{StreamProtocol, noise, tcp, yamux};
-    use opfleet_follower::p2p::req_resp::PayloadByNumberCodec;
+    use opfleet_p2p::blocks::req_resp::PayloadByNumberCodec;
     use opfleet_protocol::p2p::PayloadByNumberResponse;
     use opfleet_protocol::p2p::req_resp::{decode_response, payload_by_number_protocol_id_spec};
 

@@ -1,0 +1,13 @@
+//! opfleet P2P: the libp2p side of the fleet, shared by the follower (subscribes), the supernode
+//! (publishes attestations) and the devnet's sequencers (publish blocks).
+//!
+//! ```text
+//!   blocks ── op-node compatible unsafe-block gossip + payload_by_number req/resp
+//! ```
+
+pub mod blocks;
+
+pub use blocks::{
+    BannedPeer, BlockGossipNode, GossipBlock, NoPayloads, NodeError, P2pConfig, PayloadStore,
+    PublishError, RequestError, StaticPeer, generate_identity, identity_from_hex,
+};

@@ -1,0 +1,7 @@
+//! A running node's shared state and the seams to its execution clients.
+
+pub mod sources;
+pub mod state;
+
+pub use sources::{GossipPayload, OutputAtBlock, OutputRootSource, PayloadSource, SourceError};
+pub use state::{ChainSetup, ChainState, LatestAttestations, NodeState};

@@ -385,4 +385,4 @@ async fn reset_start(
 
 #[cfg(test)]
 #[path = "pipeline_tests.rs"]
-mod tests;
+pub(crate) mod tests;

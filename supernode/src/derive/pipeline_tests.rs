@@ -17,11 +17,11 @@ use opfleet_protocol::deposit::deposit_log_for_tx;
 use opfleet_protocol::frame::{ChannelId, split_channel};
 use opfleet_protocol::{ChainId, L1BlockRef};
 
-const INBOX: Address = Address::repeat_byte(0xee);
+pub(crate) const INBOX: Address = Address::repeat_byte(0xee);
 const PORTAL: Address = Address::repeat_byte(0xd0);
 const L2_TIME: u64 = L1_GENESIS_TIME;
 
-fn rollup(l1_genesis: L1BlockRef, seq_window_size: u64) -> RollupConfig {
+pub(crate) fn rollup(l1_genesis: L1BlockRef, seq_window_size: u64) -> RollupConfig {
     let mut scalar = B256::ZERO;
     scalar.0[0] = 1;
     scalar.0[31] = 5;
@@ -66,7 +66,7 @@ fn rollup(l1_genesis: L1BlockRef, seq_window_size: u64) -> RollupConfig {
     }
 }
 
-fn genesis_ref(r: &RollupConfig) -> L2BlockRef {
+pub(crate) fn genesis_ref(r: &RollupConfig) -> L2BlockRef {
     L2BlockRef {
         hash: r.genesis.l2.hash,
         number: 0,
@@ -77,7 +77,7 @@ fn genesis_ref(r: &RollupConfig) -> L2BlockRef {
     }
 }
 
-fn l2_tx(nonce: u64) -> Bytes {
+pub(crate) fn l2_tx(nonce: u64) -> Bytes {
     let tx = TxEip1559 {
         chain_id: 901,
         nonce,
@@ -97,7 +97,11 @@ fn l2_tx(nonce: u64) -> Bytes {
 
 /// The L2 chain a sequencer would build: blocks 1..=n, origin = the last L1 block not after
 /// the L2 time, two user txs each; returns the refs and their batches.
-fn sequence(l1: &FakeL1, r: &RollupConfig, n: u64) -> (Vec<L2BlockRef>, Vec<SingularBatch>) {
+pub(crate) fn sequence(
+    l1: &FakeL1,
+    r: &RollupConfig,
+    n: u64,
+) -> (Vec<L2BlockRef>, Vec<SingularBatch>) {
     let mut refs = vec![genesis_ref(r)];
     let mut batches = Vec::new();
     for i in 1..=n {
@@ -121,19 +125,23 @@ fn sequence(l1: &FakeL1, r: &RollupConfig, n: u64) -> (Vec<L2BlockRef>, Vec<Sing
     (refs, batches)
 }
 
-fn channel_frames(entries: &[u8], id: u8) -> Vec<u8> {
+pub(crate) fn channel_frames(entries: &[u8], id: u8) -> Vec<u8> {
     let packed = compress(entries, Compression::Zlib).unwrap();
     encode_frames(&split_channel(ChannelId([id; 16]), &packed, 100_000).unwrap()).unwrap()
 }
 
-fn singular_entries(batches: &[SingularBatch]) -> Vec<u8> {
+pub(crate) fn singular_entries(batches: &[SingularBatch]) -> Vec<u8> {
     batches
         .iter()
         .flat_map(|b| Batch::Singular(b.clone()).encode_channel_entry().unwrap())
         .collect()
 }
 
-fn span_entry(r: &RollupConfig, batches: &[SingularBatch], first_origin_changed: bool) -> Vec<u8> {
+pub(crate) fn span_entry(
+    r: &RollupConfig,
+    batches: &[SingularBatch],
+    first_origin_changed: bool,
+) -> Vec<u8> {
     let ctx = SpanBatchContext {
         genesis_timestamp: r.genesis.l2_time,
         block_time: r.block_time,
@@ -194,7 +202,7 @@ async fn derive_all(p: &mut Pipeline, start: L2BlockRef) -> Vec<(L2BlockRef, Der
     out
 }
 
-fn user_txs(d: &DerivedAttributes) -> Vec<Bytes> {
+pub(crate) fn user_txs(d: &DerivedAttributes) -> Vec<Bytes> {
     d.attributes
         .transactions
         .clone()
@@ -219,7 +227,7 @@ fn deposits(d: &DerivedAttributes) -> Vec<TxDeposit> {
 
 /// An L1 of 5 blocks whose block 1 holds a user deposit (with a window of 4, epoch 1 does not
 /// expire within it).
-fn l1_with_deposit() -> (Arc<FakeL1>, TxDeposit) {
+pub(crate) fn l1_with_deposit() -> (Arc<FakeL1>, TxDeposit) {
     let l1 = Arc::new(FakeL1::with_chain(5));
     let b1 = l1.block(1).hash;
     let dep = deposit(b1);

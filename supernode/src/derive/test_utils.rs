@@ -175,6 +175,11 @@ impl FakeL1 {
         to_ref(&self.chain.lock().unwrap()[number as usize].header)
     }
 
+    /// Sets the finalized block number.
+    pub fn set_finalized(&self, number: u64) {
+        *self.finalized.lock().unwrap() = number;
+    }
+
     /// Sets the transactions of the block with this hash (receipts: one empty success each).
     pub fn set_txs(&self, hash: B256, txs: Vec<TxEnvelope>) {
         let receipts: Vec<_> = txs.iter().map(|_| receipt(Vec::new())).collect();

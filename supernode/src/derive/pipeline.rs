@@ -151,6 +151,8 @@ pub struct Pipeline {
     batches: BatchStage,
     known: KnownL2,
     l2_system_config: SystemConfig,
+    /// A batch whose attributes failed to build (an L1 read error): built again first.
+    retry: Option<(SingularBatch, bool)>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -185,6 +187,7 @@ impl Pipeline {
             reader: ChannelReader::new(),
             known: known_with(safe_head),
             l2_system_config: system_config,
+            retry: None,
         })
     }
 
@@ -204,6 +207,7 @@ impl Pipeline {
         self.reader.flush();
         self.known = known_with(safe_head);
         self.l2_system_config = system_config;
+        self.retry = None;
         Ok(())
     }
 
@@ -224,6 +228,12 @@ impl Pipeline {
         l2: &dyn L2SafeSource,
     ) -> Result<Option<DerivedAttributes>, PipelineError> {
         self.known.insert(*parent);
+        if let Some((batch, last_in_span)) = self.retry.take() {
+            return self
+                .derive_kept(parent, batch, last_in_span)
+                .await
+                .map(Some);
+        }
         loop {
             let origin = self.traversal.origin();
             self.batches.update_origins(parent, origin);
@@ -249,7 +259,7 @@ impl Pipeline {
                     last_in_span,
                 } => {
                     return self
-                        .derive(parent, batch, last_in_span, false)
+                        .derive_kept(parent, batch, last_in_span)
                         .await
                         .map(Some);
                 }
@@ -277,7 +287,7 @@ impl Pipeline {
                         continue;
                     }
                     if let Some(empty) = self.batches.next_empty_batch(parent) {
-                        return self.derive(parent, empty, true, false).await.map(Some);
+                        return self.derive_kept(parent, empty, true).await.map(Some);
                     }
                     match self
                         .traversal
@@ -302,6 +312,26 @@ impl Pipeline {
         self.batches.clear_span();
         self.derive(&derived.parent, derived.batch.clone(), true, true)
             .await
+    }
+
+    /// Builds the attributes of a batch the stages gave up; on failure the batch is kept for
+    /// the next call, so an L1 read error never loses it.
+    async fn derive_kept(
+        &mut self,
+        parent: &L2BlockRef,
+        batch: SingularBatch,
+        last_in_span: bool,
+    ) -> Result<DerivedAttributes, PipelineError> {
+        match self
+            .derive(parent, batch.clone(), last_in_span, false)
+            .await
+        {
+            Ok(d) => Ok(d),
+            Err(e) => {
+                self.retry = Some((batch, last_in_span));
+                Err(e)
+            }
+        }
     }
 
     async fn derive(

@@ -436,3 +436,23 @@ async fn span_overlapping_the_safe_chain_reads_the_parent_from_l2() {
     );
     assert_eq!(deposits(&got[2].1)[1], dep);
 }
+
+#[tokio::test]
+async fn a_temporary_l1_error_never_loses_a_batch() {
+    let (l1, dep) = l1_with_deposit();
+    let r = rollup(l1.block(0), 4);
+    let (refs, batches) = sequence(&l1, &r, 6);
+    let data = channel_frames(&singular_entries(&batches), 1);
+    l1.set_txs(
+        l1.block(2).hash,
+        vec![calldata_tx(&batcher_key().0, 0, INBOX, &data)],
+    );
+    let mut p = pipeline(&l1, &r).await;
+    *l1.failing_header_reads.lock().unwrap() = 2;
+    for _ in 0..2 {
+        let err = p.next(&refs[0], &FakeL2::default()).await.unwrap_err();
+        assert!(err.is_temporary() && !err.needs_reset(), "{err}");
+    }
+    let got = derive_all(&mut p, refs[0]).await;
+    check_derived(&got, &refs, &batches, &dep, 2);
+}

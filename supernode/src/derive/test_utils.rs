@@ -121,6 +121,8 @@ pub struct FakeL1 {
     blobs: Mutex<HashMap<B256, Blob>>,
     blob_requests: Mutex<Vec<Vec<IndexedBlobHash>>>,
     finalized: Mutex<u64>,
+    /// Header reads that fail (temporarily) before reads work again.
+    pub failing_header_reads: Mutex<u32>,
 }
 
 impl FakeL1 {
@@ -231,6 +233,13 @@ fn not_found(what: impl std::fmt::Display) -> ProviderError {
 #[async_trait::async_trait]
 impl L1ChainProvider for FakeL1 {
     async fn header_by_hash(&self, hash: B256) -> Result<Sealed<Header>, ProviderError> {
+        {
+            let mut failing = self.failing_header_reads.lock().unwrap();
+            if *failing > 0 {
+                *failing -= 1;
+                return Err(ProviderError::Temporary("injected".into()));
+            }
+        }
         let map = self.by_hash.lock().unwrap();
         map.get(&hash)
             .map(|b| b.header.clone())

@@ -128,6 +128,8 @@ pub struct ChainDriver {
     finalized_derived_from: BlockId,
     unsafe_head: L2BlockRef,
     heads: watch::Sender<ChainHeads>,
+    /// Attributes taken from the pipeline but not applied yet (the EL failed): applied first.
+    pending: Option<DerivedAttributes>,
 }
 
 impl std::fmt::Debug for ChainDriver {
@@ -223,6 +225,7 @@ impl ChainDriver {
             finalized_derived_from: BlockId::default(),
             unsafe_head,
             heads,
+            pending: None,
         };
         driver.publish().await?;
         Ok(driver)
@@ -252,7 +255,11 @@ impl ChainDriver {
             el: self.el.as_ref(),
             rollup: &rollup,
         };
-        let derived = match self.pipeline.next(&self.pending_safe, &source).await {
+        let next = match self.pending.take() {
+            Some(d) => Ok(Some(d)),
+            None => self.pipeline.next(&self.pending_safe, &source).await,
+        };
+        let derived = match next {
             Ok(Some(d)) => d,
             Ok(None) => {
                 // At the L1 head, traversal cannot see a reorg that shortened or replaced the
@@ -273,7 +280,13 @@ impl ChainDriver {
             }
             Err(e) => return Err(e.into()),
         };
-        let step = self.apply(derived).await?;
+        let step = match self.apply(derived.clone()).await {
+            Ok(step) => step,
+            Err(e) => {
+                self.pending = Some(derived);
+                return Err(e);
+            }
+        };
         self.update_finality().await?;
         self.publish().await?;
         Ok(step)
@@ -427,6 +440,7 @@ impl ChainDriver {
         let sys = system_config_of(&rollup, &block)?;
         self.pipeline.reset(target, sys).await?;
         self.pending_safe = target;
+        self.pending = None;
         self.el
             .forkchoice(self.unsafe_head.hash, target.hash, self.finalized.hash)
             .await?;

@@ -18,6 +18,7 @@ struct FakeEl {
     tags: Mutex<(B256, B256)>,
     inserts: Mutex<u64>,
     poison: Mutex<Option<Bytes>>,
+    failing_inserts: Mutex<u32>,
 }
 
 impl FakeEl {
@@ -85,6 +86,13 @@ impl ExecutionLayer for FakeEl {
         safe: B256,
         finalized: B256,
     ) -> Result<InsertOutcome, ElError> {
+        {
+            let mut failing = self.failing_inserts.lock().unwrap();
+            if *failing > 0 {
+                *failing -= 1;
+                return Err(ElError::Temporary("injected".into()));
+            }
+        }
         let poison = self.poison.lock().unwrap().clone();
         if let Some(p) = poison
             && attributes
@@ -258,4 +266,19 @@ async fn invalid_payload_becomes_deposits_only() {
     for n in 4..=5 {
         assert_eq!(el.blocks.lock().unwrap()[n].transactions.len(), 1);
     }
+}
+
+#[tokio::test]
+async fn a_failed_insert_is_retried_with_the_same_attributes() {
+    let (l1, r) = posted();
+    let el = Arc::new(FakeEl::with_genesis(&r));
+    let mut reference = driver(&l1, &Arc::new(FakeEl::with_genesis(&r)), &r).await;
+    run_to_idle(&mut reference).await;
+    let mut d = driver(&l1, &el, &r).await;
+    assert!(matches!(d.step().await.unwrap(), Step::Inserted(_)));
+    *el.failing_inserts.lock().unwrap() = 1;
+    let err = d.step().await.unwrap_err();
+    assert!(err.is_temporary(), "{err}");
+    run_to_idle(&mut d).await;
+    assert_eq!(d.safe_head(), reference.safe_head());
 }

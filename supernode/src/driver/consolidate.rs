@@ -332,3 +332,208 @@ pub fn system_config_of(
         da_footprint_gas_scalar: da_footprint,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::{Address, B64};
+    use alloy::rpc::types::engine::PayloadAttributes;
+    use opfleet_protocol::config::{ChainOpConfig, HardForkTimes};
+    use opfleet_protocol::l1_info::{L1InfoFork, L1InfoOrigin, L1InfoSystemParams};
+
+    fn rollup(jovian: bool) -> RollupConfig {
+        RollupConfig {
+            block_time: 2,
+            hardforks: HardForkTimes {
+                holocene_time: Some(0),
+                isthmus_time: Some(0),
+                jovian_time: jovian.then_some(0),
+                ..Default::default()
+            },
+            chain_op_config: Some(ChainOpConfig {
+                eip1559_elasticity: 6,
+                eip1559_denominator: 50,
+                eip1559_denominator_canyon: Some(250),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn info_tx() -> Bytes {
+        let params = L1InfoSystemParams {
+            batcher: Address::repeat_byte(0xba),
+            base_fee_scalar: 7,
+            blob_base_fee_scalar: 9,
+            operator_fee_scalar: 3,
+            operator_fee_constant: 4,
+            da_footprint_gas_scalar: 0,
+        };
+        let origin = L1InfoOrigin {
+            number: 12,
+            timestamp: 100,
+            hash: B256::repeat_byte(0x12),
+            ..Default::default()
+        };
+        L1BlockInfo::new(L1InfoFork::Isthmus, &origin, 2, &params).encoded_deposit_tx()
+    }
+
+    fn attrs() -> OpPayloadAttributes {
+        OpPayloadAttributes {
+            payload_attributes: PayloadAttributes {
+                timestamp: 10,
+                prev_randao: B256::repeat_byte(1),
+                suggested_fee_recipient: Address::repeat_byte(0x11),
+                withdrawals: Some(Vec::new()),
+                parent_beacon_block_root: Some(B256::repeat_byte(2)),
+                slot_number: None,
+                target_gas_limit: None,
+            },
+            transactions: Some(vec![info_tx(), Bytes::from_static(&[2, 0xc0])]),
+            no_tx_pool: Some(true),
+            gas_limit: Some(30_000_000),
+            eip_1559_params: Some(B64::new([0, 0, 0, 250, 0, 0, 0, 6])),
+            min_base_fee: None,
+        }
+    }
+
+    fn block() -> ExecutedBlock {
+        let header = Header {
+            parent_hash: B256::repeat_byte(9),
+            number: 5,
+            timestamp: 10,
+            mix_hash: B256::repeat_byte(1),
+            beneficiary: Address::repeat_byte(0x11),
+            parent_beacon_block_root: Some(B256::repeat_byte(2)),
+            gas_limit: 30_000_000,
+            extra_data: Bytes::from_static(&[0, 0, 0, 0, 250, 0, 0, 0, 6]),
+            ..Default::default()
+        };
+        ExecutedBlock {
+            hash: B256::repeat_byte(5),
+            header,
+            transactions: vec![info_tx(), Bytes::from_static(&[2, 0xc0])],
+            withdrawals: Some(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn matching_block_and_each_mismatch() {
+        let r = rollup(false);
+        let parent = B256::repeat_byte(9);
+        assert_eq!(
+            check_attributes_match(&r, parent, &attrs(), &block()),
+            Ok(())
+        );
+        let check = |f: &dyn Fn(&mut ExecutedBlock)| {
+            let mut b = block();
+            f(&mut b);
+            check_attributes_match(&r, parent, &attrs(), &b)
+        };
+        assert!(matches!(
+            check(&|b| b.header.parent_hash = B256::ZERO),
+            Err(Mismatch::ParentHash { .. })
+        ));
+        assert!(matches!(
+            check(&|b| b.header.timestamp = 12),
+            Err(Mismatch::Timestamp { .. })
+        ));
+        assert!(matches!(
+            check(&|b| {
+                b.transactions.pop();
+            }),
+            Err(Mismatch::TransactionCount { .. })
+        ));
+        assert_eq!(
+            check(&|b| b.transactions[1] = Bytes::from_static(&[2, 0xc1])),
+            Err(Mismatch::Transaction(1))
+        );
+        assert!(matches!(
+            check(&|b| b.header.gas_limit = 1),
+            Err(Mismatch::GasLimit { .. })
+        ));
+        assert_eq!(
+            check(&|b| b.header.beneficiary = Address::ZERO),
+            Err(Mismatch::FeeRecipient)
+        );
+        assert_eq!(
+            check(&|b| b.header.mix_hash = B256::ZERO),
+            Err(Mismatch::PrevRandao)
+        );
+        assert!(matches!(
+            check(&|b| b.header.parent_beacon_block_root = None),
+            Err(Mismatch::ParentBeaconRoot { .. })
+        ));
+        assert_eq!(
+            check(&|b| b.withdrawals = Some(vec![Withdrawal::default()])),
+            Err(Mismatch::Withdrawals)
+        );
+        assert!(matches!(
+            check(&|b| b.header.extra_data = Bytes::from_static(&[0; 9])),
+            Err(Mismatch::Eip1559Params { .. })
+        ));
+    }
+
+    #[test]
+    fn zero_params_mean_canyon_defaults_and_jovian_min_base_fee() {
+        let parent = B256::repeat_byte(9);
+        let mut a = attrs();
+        a.eip_1559_params = Some(B64::ZERO);
+        assert_eq!(
+            check_attributes_match(&rollup(false), parent, &a, &block()),
+            Ok(())
+        );
+        let r = rollup(true);
+        a.min_base_fee = Some(1000);
+        let mut b = block();
+        let mut extra = vec![1u8, 0, 0, 0, 250, 0, 0, 0, 6];
+        extra.extend_from_slice(&1000u64.to_be_bytes());
+        b.header.extra_data = extra.into();
+        assert_eq!(check_attributes_match(&r, parent, &a, &b), Ok(()));
+        a.min_base_fee = Some(999);
+        assert!(matches!(
+            check_attributes_match(&r, parent, &a, &b),
+            Err(Mismatch::MinBaseFee { .. })
+        ));
+    }
+
+    #[test]
+    fn block_ref_and_system_config_come_from_the_block() {
+        let r = rollup(false);
+        let b = block();
+        let br = l2_block_ref(&r, &b).unwrap();
+        assert_eq!(
+            br.l1_origin,
+            BlockId {
+                hash: B256::repeat_byte(0x12),
+                number: 12
+            }
+        );
+        assert_eq!(br.sequence_number, 2);
+        let sys = system_config_of(&r, &b).unwrap();
+        assert_eq!(sys.batcher_address, Address::repeat_byte(0xba));
+        assert_eq!(
+            opfleet_protocol::attributes::decode_scalar(&sys.scalar),
+            Ok((7, 9))
+        );
+        assert_eq!(sys.gas_limit, 30_000_000);
+        assert_eq!(
+            sys.eip1559_params,
+            Some(B64::new([0, 0, 0, 250, 0, 0, 0, 6]))
+        );
+        let op = sys.operator_fee_params.unwrap();
+        assert_eq!(&op.0[20..24], &3u32.to_be_bytes());
+        assert_eq!(&op.0[24..32], &4u64.to_be_bytes());
+        let mut no_info = b.clone();
+        no_info.transactions = vec![Bytes::from_static(&[2, 0xc0])];
+        assert!(l2_block_ref(&r, &no_info).is_err());
+        // Genesis maps to the rollup's genesis anchor.
+        let mut genesis = b;
+        genesis.header.number = 0;
+        genesis.transactions.clear();
+        assert_eq!(l2_block_ref(&r, &genesis).unwrap().l1_origin, r.genesis.l1);
+        assert_eq!(
+            system_config_of(&r, &genesis).unwrap(),
+            r.genesis.system_config
+        );
+    }
+}

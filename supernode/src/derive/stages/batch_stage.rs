@@ -317,3 +317,97 @@ fn overlap_parent(
     }
     safe.number.checked_sub(behind / params.block_time + 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::B256;
+    use opfleet_protocol::BlockId;
+
+    fn l1(n: u64) -> L1BlockRef {
+        L1BlockRef {
+            hash: B256::with_last_byte(n as u8),
+            number: n,
+            parent_hash: B256::with_last_byte(n.saturating_sub(1) as u8),
+            timestamp: 12 * n,
+        }
+    }
+
+    fn parent(origin: u64, timestamp: u64) -> L2BlockRef {
+        L2BlockRef {
+            hash: B256::repeat_byte(0xaa),
+            number: 3,
+            timestamp,
+            l1_origin: BlockId {
+                hash: l1(origin).hash,
+                number: origin,
+            },
+            ..Default::default()
+        }
+    }
+
+    fn rollup(window: u64) -> RollupConfig {
+        RollupConfig {
+            block_time: 2,
+            seq_window_size: window,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn origins_follow_the_cursor_and_prune_below_the_parent() {
+        let mut s = BatchStage::new(&rollup(4), l1(0));
+        let p = parent(2, 30);
+        // Behind the parent's origin: nothing is kept.
+        s.update_origins(&p, l1(1));
+        assert!(s.l1_blocks().is_empty());
+        for n in 2..=4 {
+            s.update_origins(&p, l1(n));
+        }
+        assert_eq!(
+            s.l1_blocks().iter().map(|b| b.number).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
+        s.update_origins(&parent(3, 36), l1(4));
+        assert_eq!(s.l1_blocks().first().map(|b| b.number), Some(3));
+    }
+
+    #[test]
+    fn empty_batches_only_after_the_window_and_before_the_next_epoch_time() {
+        let mut s = BatchStage::new(&rollup(2), l1(0));
+        let p0 = parent(0, 0);
+        s.update_origins(&p0, l1(1));
+        assert_eq!(
+            s.next_empty_batch(&p0),
+            None,
+            "window of epoch 0 open at block 1"
+        );
+        s.update_origins(&p0, l1(2));
+        let b = s.next_empty_batch(&p0).unwrap();
+        assert_eq!((b.epoch_num, b.timestamp, b.parent_hash), (0, 2, p0.hash));
+        assert!(b.transactions.is_empty());
+        // At the next epoch's time the epoch moves on: first block of epoch 1.
+        let p = parent(0, 10);
+        assert_eq!(s.next_empty_batch(&p), None);
+        // Epoch 1's window closes at block 3; its first block is forced even if late.
+        assert_eq!(s.next_empty_batch(&p), None);
+        s.update_origins(&p, l1(3));
+        let b = s.next_empty_batch(&p).unwrap();
+        assert_eq!((b.epoch_num, b.timestamp), (1, 12));
+    }
+
+    #[test]
+    fn batches_at_or_before_the_parents_origin_are_drained() {
+        let mut s = BatchStage::new(&rollup(4), l1(2));
+        let p = parent(2, 30);
+        let mut reader = ChannelReader::new();
+        reader.push_front(Batch::Singular(SingularBatch::default()));
+        s.update_origins(&p, l1(2));
+        assert_eq!(
+            s.next_batch(&p, &mut reader, &KnownL2::default()),
+            BatchStep::NeedData
+        );
+        assert!(reader.is_empty());
+        assert_eq!(s.stats().drained, 1);
+    }
+}

@@ -130,3 +130,23 @@ mod tests {
         assert_eq!(r.load(&ready(vec![0xff, 1, 2]), 1 << 20, true), 0);
     }
 }
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use opfleet_protocol::BlockId;
+    use opfleet_protocol::frame::ChannelId;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_channels_never_panic(data in proptest::collection::vec(any::<u8>(), 0..600), fjord in any::<bool>()) {
+            let mut r = ChannelReader::new();
+            let ready = ReadyChannel { id: ChannelId([0; 16]), open_l1: BlockId::default(), close_l1: BlockId::default(), data };
+            let n = r.load(&ready, 1 << 16, fjord);
+            for _ in 0..n {
+                prop_assert!(r.next_batch().is_some());
+            }
+        }
+    }
+}

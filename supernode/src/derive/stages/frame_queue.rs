@@ -125,3 +125,20 @@ mod tests {
         assert!(late.ready.is_empty());
     }
 }
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_data_never_panics(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..8)) {
+            let mut q = FrameQueue::new();
+            let limits = ChannelLimits { channel_timeout: 3, max_rlp_bytes_per_channel: 1000 };
+            for (i, c) in chunks.iter().enumerate() {
+                let _ = q.ingest(c, BlockId { hash: Default::default(), number: i as u64 }, limits);
+            }
+        }
+    }
+}

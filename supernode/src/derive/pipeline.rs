@@ -70,6 +70,13 @@ pub enum PipelineError {
     /// The reset start block is missing from L1.
     #[error("reset: L1 block {0} not found")]
     MissingL1(u64),
+    /// The anchor is before Holocene: the pre-Holocene channel bank and batch queue rules are
+    /// not implemented, so derivation refuses to start there rather than derive differently.
+    #[error("reset: safe head at {timestamp} is before Holocene; start from a Holocene block")]
+    PreHolocene {
+        /// The anchor's L2 timestamp.
+        timestamp: u64,
+    },
 }
 
 impl PipelineError {
@@ -391,6 +398,11 @@ async fn reset_start(
     rollup: &RollupConfig,
     safe_head: &L2BlockRef,
 ) -> Result<L1BlockRef, PipelineError> {
+    if !rollup.is_holocene_active(safe_head.timestamp) {
+        return Err(PipelineError::PreHolocene {
+            timestamp: safe_head.timestamp,
+        });
+    }
     let origin = safe_head.l1_origin;
     let found = l1
         .block_ref_by_number(origin.number)

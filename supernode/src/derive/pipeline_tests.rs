@@ -456,3 +456,24 @@ async fn a_temporary_l1_error_never_loses_a_batch() {
     let got = derive_all(&mut p, refs[0]).await;
     check_derived(&got, &refs, &batches, &dep, 2);
 }
+
+#[tokio::test]
+async fn pre_holocene_anchors_are_refused() {
+    let l1 = Arc::new(FakeL1::with_chain(2));
+    let mut r = rollup(l1.block(0), 4);
+    r.hardforks.holocene_time = Some(L2_TIME + 100);
+    r.hardforks.isthmus_time = Some(L2_TIME + 100);
+    let err = Pipeline::new(
+        PipelineConfig {
+            rollup: Arc::new(r.clone()),
+            blob_schedule: L1BlobSchedule::prague_at(0),
+        },
+        l1.clone(),
+        l1.clone(),
+        genesis_ref(&r),
+        r.genesis.system_config,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err, PipelineError::PreHolocene { timestamp: L2_TIME });
+}

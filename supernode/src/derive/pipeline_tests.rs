@@ -477,3 +477,69 @@ async fn pre_holocene_anchors_are_refused() {
     .unwrap_err();
     assert_eq!(err, PipelineError::PreHolocene { timestamp: L2_TIME });
 }
+
+/// A `ConfigUpdate` log of the test rollup's SystemConfig with a one-word payload.
+fn config_update(r: &RollupConfig, kind: u8, word: B256) -> alloy::primitives::Log {
+    let mut data = B256::with_last_byte(32).to_vec();
+    data.extend_from_slice(B256::with_last_byte(32).as_slice());
+    data.extend_from_slice(word.as_slice());
+    alloy::primitives::Log {
+        address: r.l1_system_config_address,
+        data: alloy::primitives::LogData::new_unchecked(
+            vec![
+                crate::derive::system_config::CONFIG_UPDATE_TOPIC,
+                B256::ZERO,
+                B256::with_last_byte(kind),
+            ],
+            Bytes::from(data),
+        ),
+    }
+}
+
+#[tokio::test]
+async fn system_config_updates_move_the_batcher_and_the_gas_limit() {
+    let (l1, _) = l1_with_deposit();
+    let r = rollup(l1.block(0), 4);
+    let new_batcher = other_key().address();
+    let b1 = l1.block(1).hash;
+    l1.push_receipt(
+        b1,
+        receipt(vec![
+            config_update(&r, 0, new_batcher.into_word()),
+            config_update(&r, 2, B256::left_padding_from(&40_000_000u64.to_be_bytes())),
+        ]),
+    );
+    let (refs, batches) = sequence(&l1, &r, 6);
+    let data = channel_frames(&singular_entries(&batches), 1);
+    // The old batcher's frames after the change are not read; the new batcher's are.
+    l1.set_txs(
+        l1.block(2).hash,
+        vec![calldata_tx(&batcher_key().0, 0, INBOX, &data)],
+    );
+    l1.set_txs(
+        l1.block(3).hash,
+        vec![calldata_tx(&other_key(), 0, INBOX, &data)],
+    );
+    let mut p = pipeline(&l1, &r).await;
+    let got = derive_all(&mut p, refs[0]).await;
+    assert_eq!(got.len(), 6);
+    for (i, (block, d)) in got.iter().enumerate() {
+        assert_eq!(*block, refs[i + 1]);
+        assert_eq!(d.derived_from.number, 3);
+        // The L2 system config changes with the epoch of the update's L1 block (block 6).
+        let want = if block.number < 6 {
+            30_000_000
+        } else {
+            40_000_000
+        };
+        assert_eq!(d.attributes.gas_limit, Some(want), "block {}", block.number);
+        let info =
+            opfleet_protocol::l1_info::L1BlockInfo::from_deposit_tx(&deposits(d)[0]).unwrap();
+        let batcher = if block.number < 6 {
+            batcher_key().1
+        } else {
+            new_batcher
+        };
+        assert_eq!(info.batcher, batcher);
+    }
+}

@@ -120,7 +120,7 @@ impl BlobProvider for DevnetL1 {
 
 /// The second execution client: reads in process, writes over the Engine API.
 struct DevnetEl {
-    el: SimElHandle,
+    el: Arc<SimElHandle>,
     engine: EngineClient,
 }
 
@@ -226,13 +226,15 @@ impl ExecutionLayer for DevnetEl {
 /// L1, the sequencer's chain, a batcher and a driver on a second execution client.
 struct World {
     l1: Arc<L1Handle>,
-    seq_el: SimElHandle,
+    seq_el: Arc<SimElHandle>,
     seq: Sequencer,
     batcher: Option<BatcherHandle>,
     driver: ChainDriver,
 }
 
-async fn world(da: DataAvailability) -> World {
+/// The world; the driver runs on a second execution client, or with `on_sequencer_el` on the
+/// sequencer's own (where it consolidates instead of inserting).
+async fn world(da: DataAvailability, on_sequencer_el: bool) -> World {
     let l1 = manual_l1().await;
     let batcher = PrivateKeySigner::from_bytes(&BATCHER_KEY)
         .unwrap()
@@ -242,6 +244,7 @@ async fn world(da: DataAvailability) -> World {
     let l1 = Arc::new(l1);
     let config = DevnetChainConfig::devnet(CHAIN);
     let Chain { el: seq_el, seq } = spawn_chain(&l1, config, TxGenConfig::default(), None).await;
+    let seq_el = Arc::new(seq_el);
     let rollup = Arc::new(seq.rollup().clone());
     assert_eq!(rollup.genesis.system_config.batcher_address, batcher);
 
@@ -259,12 +262,17 @@ async fn world(da: DataAvailability) -> World {
     let sink: Arc<dyn L1Sink> = l1.clone();
     let batcher = Batcher::spawn(bc, sink).await.unwrap();
 
-    let el = SimEl::spawn(SimElConfig::local(
-        config.chain_spec(l1.genesis().timestamp),
-        jwt(),
-    ))
-    .await
-    .unwrap();
+    let el = if on_sequencer_el {
+        seq_el.clone()
+    } else {
+        let el = SimEl::spawn(SimElConfig::local(
+            config.chain_spec(l1.genesis().timestamp),
+            jwt(),
+        ))
+        .await
+        .unwrap();
+        Arc::new(el)
+    };
     assert_eq!(el.genesis().hash, seq_el.genesis().hash);
     let engine = EngineClient::new(el.engine_url(), jwt());
     let devnet_l1 = Arc::new(DevnetL1(l1.clone()));
@@ -360,7 +368,7 @@ async fn finish(mut w: World) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn derives_blob_batches_and_finalizes_with_l1() {
-    let mut w = world(DataAvailability::Blobs).await;
+    let mut w = world(DataAvailability::Blobs, false).await;
     sequence(&mut w, 4).await;
     let steps = sync(&mut w).await;
     assert!(
@@ -385,7 +393,7 @@ async fn derives_blob_batches_and_finalizes_with_l1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn derives_calldata_batches() {
-    let mut w = world(DataAvailability::calldata()).await;
+    let mut w = world(DataAvailability::calldata(), false).await;
     sequence(&mut w, 4).await;
     sync(&mut w).await;
     let safe = w.driver.safe_head();
@@ -396,7 +404,7 @@ async fn derives_calldata_batches() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn l1_reorg_under_the_batches_rewinds_and_rederives() {
-    let mut w = world(DataAvailability::Blobs).await;
+    let mut w = world(DataAvailability::Blobs, false).await;
     sequence(&mut w, 3).await;
     sync(&mut w).await;
     let safe = w.driver.safe_head();
@@ -435,5 +443,32 @@ async fn l1_reorg_under_the_batches_rewinds_and_rederives() {
     assert_same_chain(&w, &safe);
     let new_from = w.driver.subscribe().borrow().safe_derived_from;
     assert_ne!(new_from, from);
+    finish(w).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consolidates_the_sequencers_own_blocks() {
+    let mut w = world(DataAvailability::Blobs, true).await;
+    // Sequence first (the driver would otherwise race the sequencer for the forkchoice).
+    for _ in 0..4 {
+        for _ in 0..3 {
+            w.seq.step().await.unwrap();
+        }
+        w.l1.mine();
+    }
+    let steps = sync(&mut w).await;
+    assert_eq!(steps.len() as u64, w.seq.head().number);
+    assert!(
+        steps.iter().all(|s| matches!(s, Step::Consolidated(_))),
+        "every block is the sequencer's: {steps:?}"
+    );
+    let safe = w.driver.safe_head();
+    assert_eq!(safe, w.seq.head());
+    assert_same_chain(&w, &safe);
+    assert_eq!(
+        w.seq_el.safe().hash,
+        safe.hash,
+        "the EL's safe label follows"
+    );
     finish(w).await;
 }

@@ -229,6 +229,8 @@ pub struct Overrides {
     pub metrics_port: Option<u16>,
     /// `--p2p.attest.*`.
     pub p2p_attest: AttestP2p,
+    /// `attest --follow`: the op-node of the one configured chain.
+    pub follow: Option<String>,
 }
 
 /// What a chain is configured with after resolution.
@@ -465,6 +467,21 @@ pub fn resolve(file: FileConfig, over: Overrides, mode: Mode) -> Result<NodeConf
             });
         };
         c.endpoints.merge(e);
+    }
+    if let Some(url) = over.follow {
+        let mut all = chains.values_mut();
+        match (all.next(), all.next()) {
+            (Some(only), None) => only.endpoints.follow = Some(url),
+            _ => {
+                return Err(invalid(
+                    "--follow",
+                    format!(
+                        "applies to exactly one chain, but {known} are configured \
+                         (use --l2.<chainid>.follow per chain)"
+                    ),
+                ));
+            }
+        }
     }
     for (id, c) in &chains {
         let e = &c.endpoints;
@@ -704,6 +721,20 @@ mod tests {
         let mut o = base(Mode::Derive);
         o.p2p_attest.listen = Some("/ip4/0.0.0.0/tcp/9223".into());
         assert!(error(FileConfig::default(), o, Mode::Derive).contains("--p2p.attest.psk"));
+    }
+
+    #[test]
+    fn follow_sugar_needs_exactly_one_chain() {
+        let mut o = base(Mode::Attest);
+        o.chain_endpoints.clear();
+        o.follow = Some("http://op-node:1".into());
+        let c = resolve(FileConfig::default(), o.clone(), Mode::Attest).unwrap();
+        assert_eq!(
+            c.chains[0].endpoints.follow.as_deref(),
+            Some("http://op-node:1")
+        );
+        o.chains.push("unichain-sepolia".into());
+        assert!(error(FileConfig::default(), o, Mode::Attest).contains("--follow"));
     }
 
     #[test]

@@ -111,24 +111,42 @@ pub fn router(state: Arc<NodeState>, stop: StopHandle) -> Result<Router, RpcErro
 
 /// Binds `addr` and serves `state` until stopped.
 pub async fn serve(state: Arc<NodeState>, addr: SocketAddr) -> Result<RpcServer, RpcError> {
+    let (stop_handle, stop) = stop_channel();
+    let app = router(state, stop_handle.clone())?;
+    serve_router(app, addr, stop_handle, stop).await
+}
+
+/// Binds `addr` and serves only `/metrics` (the separate metrics listener).
+pub async fn serve_metrics(state: Arc<NodeState>, addr: SocketAddr) -> Result<RpcServer, RpcError> {
+    let (stop_handle, stop) = stop_channel();
+    let app = Router::new()
+        .route("/metrics", get(http::metrics))
+        .with_state(state);
+    serve_router(app, addr, stop_handle, stop).await
+}
+
+async fn serve_router(
+    app: Router,
+    addr: SocketAddr,
+    stop_handle: StopHandle,
+    stop: ServerHandle,
+) -> Result<RpcServer, RpcError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| RpcError::Bind { addr, source })?;
     let local_addr = listener
         .local_addr()
         .map_err(|source| RpcError::Bind { addr, source })?;
-    let (stop_handle, stop) = stop_channel();
-    let app = router(state, stop_handle.clone())?;
     let task = tokio::spawn(async move {
         let shutdown = async move { stop_handle.shutdown().await };
         if let Err(e) = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
         {
-            tracing::error!(error = %e, "RPC server stopped");
+            tracing::error!(error = %e, "HTTP listener stopped");
         }
     });
-    tracing::info!(%local_addr, "RPC listening");
+    tracing::info!(%local_addr, "HTTP listening");
     Ok(RpcServer {
         local_addr,
         stop,

@@ -65,10 +65,13 @@ async fn latest(node: &Node, chain: ChainId) -> Latest {
         .unwrap()
 }
 
-async fn wait_safe(node: &Node, chain: ChainId, number: u64) -> Latest {
-    eventually("safe attestation", || async {
+/// Waits until the latest safe and finalized attestations are at these heights.
+async fn wait_signed(node: &Node, chain: ChainId, safe: u64, finalized: u64) -> Latest {
+    eventually("attestations", || async {
         let l = latest(node, chain).await;
-        (l.safe.is_some_and(|s| s.attestation.block.number == number)).then_some(l)
+        let at =
+            |a: &Option<SignedAttestation>, n| a.is_some_and(|a| a.attestation.block.number == n);
+        (at(&l.safe, safe) && at(&l.finalized, finalized)).then_some(l)
     })
     .await
 }
@@ -98,7 +101,7 @@ async fn attestations_over_http_and_websocket() {
     let dir = tempfile::tempdir().unwrap();
     let r = start(dir.path(), &[heads(A, 20, 10), heads(B, 30, 12)]).await;
     let node = &r.node;
-    let l = wait_safe(node, A, 20).await;
+    let l = wait_signed(node, A, 20, 10).await;
     check_signed(l.safe.as_ref().unwrap(), AttestationKind::Safe, A, 20);
     check_signed(
         l.finalized.as_ref().unwrap(),
@@ -110,7 +113,7 @@ async fn attestations_over_http_and_websocket() {
         l.safe.unwrap().attestation.derived_from,
         heads(A, 20, 10).safe_derived_from
     );
-    wait_safe(node, B, 30).await;
+    wait_signed(node, B, 30, 12).await;
 
     // Unknown chain: invalid params.
     let c = HttpClientBuilder::default().build(root_url(node)).unwrap();
@@ -142,9 +145,9 @@ async fn attestations_over_http_and_websocket() {
     check_signed(&second, AttestationKind::Finalized, A, 10);
     // A change on chain B is not pushed to this subscriber; one on A is.
     r.senders[1].send_replace(heads(B, 32, 12));
-    wait_safe(node, B, 32).await;
+    wait_signed(node, B, 32, 12).await;
     r.senders[0].send_replace(heads(A, 24, 16));
-    let mut got = vec![next(&mut sub).await, next(&mut sub).await];
+    let mut got = [next(&mut sub).await, next(&mut sub).await];
     got.sort_by_key(|s| s.attestation.kind);
     check_signed(&got[0], AttestationKind::Safe, A, 24);
     check_signed(&got[1], AttestationKind::Finalized, A, 16);
@@ -163,8 +166,8 @@ async fn chain_endpoints_and_http_routes() {
     let dir = tempfile::tempdir().unwrap();
     let r = start(dir.path(), &[heads(A, 20, 10), heads(B, 30, 12)]).await;
     let node = &r.node;
-    wait_safe(node, A, 20).await;
-    wait_safe(node, B, 30).await;
+    wait_signed(node, A, 20, 10).await;
+    wait_signed(node, B, 30, 12).await;
     let addr = node.rpc_addr();
 
     for path in [format!("/{A}"), format!("/{A}/")] {
@@ -309,8 +312,8 @@ async fn super_roots_from_per_chain_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let r = start(dir.path(), &[heads(A, 20, 10), heads(B, 30, 12)]).await;
     let node = &r.node;
-    wait_safe(node, A, 20).await;
-    wait_safe(node, B, 30).await;
+    wait_signed(node, A, 20, 10).await;
+    wait_signed(node, B, 30, 12).await;
     let root = HttpClientBuilder::default().build(root_url(node)).unwrap();
 
     // Timestamp of block 15 (+1 s: still block 15): safe on both chains.
@@ -377,7 +380,7 @@ async fn restart_serves_stored_state_and_never_regresses() {
     let dir = tempfile::tempdir().unwrap();
     {
         let r = start(dir.path(), &[heads(A, 40, 20)]).await;
-        wait_safe(&r.node, A, 40).await;
+        wait_signed(&r.node, A, 40, 20).await;
         r.node.shutdown().await;
     }
     // Restart with derivation behind (as after a restart from an older anchor).
@@ -413,7 +416,7 @@ async fn restart_serves_stored_state_and_never_regresses() {
     );
     // Once derivation passes the stored heads, it is served and signed.
     r.senders[0].send_replace(heads(A, 44, 22));
-    let l = wait_safe(node, A, 44).await;
+    let l = wait_signed(node, A, 44, 22).await;
     check_signed(
         l.finalized.as_ref().unwrap(),
         AttestationKind::Finalized,

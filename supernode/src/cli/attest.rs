@@ -61,3 +61,73 @@ pub fn run(args: &AttestArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::parse_args(args.iter().map(std::ffi::OsString::from)).unwrap()
+    }
+
+    #[test]
+    fn op_node_style_flags_parse() {
+        let cli = parse(&[
+            "opfleet-supernode",
+            "attest",
+            "--chains",
+            "op-sepolia,unichain-sepolia",
+            "--l2.11155420.follow",
+            "http://a:9545",
+            "--l2.1301.follow=http://b:9545",
+            "--l1",
+            "http://l1:8545",
+            "--signer.key",
+            "/k",
+            "--data-dir",
+            "/d",
+            "--rpc.port",
+            "0",
+            "--metrics.enabled",
+        ]);
+        let Command::Attest(args) = cli.command else {
+            panic!("not attest");
+        };
+        let cfg = args
+            .node
+            .resolve(crate::config::Mode::Attest, [], None)
+            .unwrap();
+        assert_eq!(cfg.chains.len(), 2);
+        assert_eq!(
+            cfg.chains[0].endpoints.follow.as_deref(),
+            Some("http://b:9545")
+        );
+        assert_eq!(cfg.rpc.port(), 0);
+        assert!(cfg.metrics.is_some());
+    }
+
+    #[test]
+    fn missing_values_are_named() {
+        let cli = parse(&[
+            "opfleet-supernode",
+            "attest",
+            "--chain",
+            "op-sepolia",
+            "--follow",
+            "http://a:9545",
+            "--signer.key",
+            "/k",
+            "--data-dir",
+            "/d",
+        ]);
+        let Command::Attest(args) = cli.command else {
+            panic!("not attest");
+        };
+        let mut node = args.node.clone();
+        node.chains.extend(args.chain.clone());
+        let err = node
+            .resolve(crate::config::Mode::Attest, [], args.follow.clone())
+            .unwrap_err();
+        assert!(err.to_string().contains("--l1"), "{err}");
+    }
+}

@@ -31,7 +31,7 @@ pub enum Command {
     /// Decode batcher transactions or blobs into frames, channels and batches (JSON).
     Inspect(inspect::InspectArgs),
     /// Sign the heads of trusted op-nodes (one per chain) without deriving.
-    Attest(attest::AttestArgs),
+    Attest(Box<attest::AttestArgs>),
 }
 
 impl Command {

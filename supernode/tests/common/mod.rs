@@ -79,9 +79,11 @@ impl OutputRootSource for FakeOutputs {
 
 /// A rollup config for chain `c` with the fake genesis.
 pub fn rollup(c: ChainId) -> RollupConfig {
-    let mut r = RollupConfig::default();
-    r.l2_chain_id = c;
-    r.block_time = BLOCK_TIME;
+    let mut r = RollupConfig {
+        l2_chain_id: c,
+        block_time: BLOCK_TIME,
+        ..Default::default()
+    };
     r.genesis.l2_time = GENESIS_TIME;
     r.genesis.l2 = BlockId {
         hash: l2(c, 0).hash,

@@ -12,9 +12,11 @@
 pub mod chain;
 pub mod consolidate;
 pub mod el;
+pub mod engine_el;
 
 pub use chain::{ChainDriver, DriverConfig, DriverError, Step};
 pub use consolidate::{
     ExecutedBlock, Mismatch, check_attributes_match, l2_block_ref, system_config_of,
 };
 pub use el::{ElError, ExecutionLayer, InsertOutcome, L2Tag};
+pub use engine_el::EngineExecutionLayer;

@@ -26,7 +26,7 @@ use opfleet_supernode::driver::{ChainDriver, DriverConfig, EngineExecutionLayer,
 use opfleet_tests::batcher::{Batcher, BatcherConfig, BatcherHandle, DataAvailability, L1Sink};
 use opfleet_tests::el::{SimEl, SimElConfig, SimElHandle};
 use opfleet_tests::l1::L1Handle;
-use opfleet_tests::sequencer::{DevnetChainConfig, Sequencer, TxGenConfig};
+use opfleet_tests::sequencer::{DevnetChainConfig, DevnetFork, Sequencer, TxGenConfig};
 use sequencer_common::*;
 
 const CHAIN: ChainId = ChainId(901);
@@ -128,6 +128,11 @@ struct World {
 /// The world; the driver runs on a second execution client, or with `on_sequencer_el` on the
 /// sequencer's own (where it consolidates instead of inserting).
 async fn world(da: DataAvailability, on_sequencer_el: bool) -> World {
+    world_with(da, on_sequencer_el, DevnetFork::Isthmus).await
+}
+
+/// [`world`] with the chain's newest fork (active from genesis) chosen.
+async fn world_with(da: DataAvailability, on_sequencer_el: bool, fork: DevnetFork) -> World {
     let l1 = manual_l1().await;
     let batcher = PrivateKeySigner::from_bytes(&BATCHER_KEY)
         .unwrap()
@@ -135,7 +140,11 @@ async fn world(da: DataAvailability, on_sequencer_el: bool) -> World {
     l1.set_batcher(batcher).unwrap();
     l1.mine();
     let l1 = Arc::new(l1);
-    let config = DevnetChainConfig::devnet(CHAIN);
+    let config = DevnetChainConfig {
+        fork,
+        min_base_fee: 1_000,
+        ..DevnetChainConfig::devnet(CHAIN)
+    };
     let Chain { el: seq_el, seq } = spawn_chain(&l1, config, TxGenConfig::default(), None).await;
     let seq_el = Arc::new(seq_el);
     let rollup = Arc::new(seq.rollup().clone());
@@ -344,27 +353,44 @@ async fn l1_reorg_under_the_batches_rewinds_and_rederives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consolidates_the_sequencers_own_blocks() {
-    let mut w = world(DataAvailability::Blobs, true).await;
-    // Sequence first (the driver would otherwise race the sequencer for the forkchoice).
-    for _ in 0..4 {
-        for _ in 0..3 {
-            w.seq.step().await.unwrap();
+    for fork in [DevnetFork::Isthmus, DevnetFork::Jovian] {
+        let mut w = world_with(DataAvailability::Blobs, true, fork).await;
+        // Sequence first (the driver would otherwise race the sequencer for the forkchoice).
+        for _ in 0..4 {
+            for _ in 0..3 {
+                w.seq.step().await.unwrap();
+            }
+            w.l1.mine();
         }
-        w.l1.mine();
+        let steps = sync(&mut w).await;
+        assert_eq!(steps.len() as u64, w.seq.head().number);
+        assert!(
+            steps.iter().all(|s| matches!(s, Step::Consolidated(_))),
+            "{fork:?}: every block is the sequencer's: {steps:?}"
+        );
+        let safe = w.driver.safe_head();
+        assert_eq!(safe, w.seq.head());
+        assert_same_chain(&w, &safe);
+        assert_eq!(
+            w.seq_el.safe().hash,
+            safe.hash,
+            "the EL's safe label follows"
+        );
+        finish(w).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn derives_a_jovian_chain() {
+    let mut w = world_with(DataAvailability::Blobs, false, DevnetFork::Jovian).await;
+    sequence(&mut w, 3).await;
     let steps = sync(&mut w).await;
-    assert_eq!(steps.len() as u64, w.seq.head().number);
     assert!(
-        steps.iter().all(|s| matches!(s, Step::Consolidated(_))),
-        "every block is the sequencer's: {steps:?}"
+        steps.iter().all(|s| matches!(s, Step::Inserted(_))),
+        "{steps:?}"
     );
     let safe = w.driver.safe_head();
     assert_eq!(safe, w.seq.head());
     assert_same_chain(&w, &safe);
-    assert_eq!(
-        w.seq_el.safe().hash,
-        safe.hash,
-        "the EL's safe label follows"
-    );
     finish(w).await;
 }

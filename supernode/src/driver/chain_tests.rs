@@ -310,3 +310,27 @@ async fn a_restart_walks_back_from_a_safe_head_whose_origin_was_reorged_out() {
     assert_eq!(again.safe_head().number, 5);
     assert_eq!(again.safe_head().l1_origin.number, 0);
 }
+
+#[tokio::test]
+async fn run_publishes_heads_until_stopped() {
+    let (l1, r) = posted();
+    let el = Arc::new(FakeEl::with_genesis(&r));
+    let d = driver(&l1, &el, &r).await;
+    let mut heads = d.subscribe();
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(d.run(stopped));
+    let safe = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            heads.changed().await.unwrap();
+            let h = *heads.borrow();
+            if h.status.safe_l2.number == 6 {
+                return h;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(safe.status.unsafe_l2.number, 6);
+    stop.send(true).unwrap();
+    assert_eq!(task.await.unwrap(), Ok(()));
+}

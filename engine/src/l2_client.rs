@@ -101,6 +101,14 @@ impl L2Client {
         })
     }
 
+    /// The same client with another per-call timeout (default [`crate::rpc::DEFAULT_TIMEOUT`]).
+    pub fn with_timeout(self, timeout: std::time::Duration) -> Result<Self, L2ClientError> {
+        Ok(Self {
+            rpc: self.rpc.with_timeout(timeout)?,
+            ..self
+        })
+    }
+
     /// The endpoint URL.
     pub fn url(&self) -> &str {
         self.rpc.url()

@@ -31,4 +31,4 @@ pub use output::{OutputAtBlock, OutputError, output_from_proof};
 pub use payload::{
     PayloadError, PayloadForGossip, payload_block_hash, payload_from_block, topic_fork_times,
 };
-pub use rpc::{RpcError, RpcTransport};
+pub use rpc::{DEFAULT_TIMEOUT, RpcError, RpcTransport};

@@ -17,6 +17,7 @@ use opfleet_attest::{PublicKey, keys};
 use super::node_args::NodeArgs;
 use crate::attester::{self, CanonicalL1, L1Rpc};
 use crate::config::Mode;
+use crate::publish::{AttestSink, gossip};
 
 /// `attest` arguments.
 #[derive(Debug, clap::Args)]
@@ -38,17 +39,24 @@ pub fn run(args: &AttestArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     node_args.chains.extend(args.chain.clone());
     let config = node_args.resolve(Mode::Attest, std::env::vars(), args.follow.clone())?;
     let key = keys::load_secret_key(&config.signer_key)?;
-    if config.p2p_attest.is_some() {
-        anyhow::bail!(
-            "--p2p.attest.* is set, but this build has no private attestation gossip yet \
-             (opfleet-p2p's attestation node); remove the p2p.attest settings"
-        );
-    }
     let l1: Arc<dyn CanonicalL1> = Arc::new(L1Rpc::new(&config.l1).context("--l1")?);
     super::init_tracing();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let node = attester::service::start(&config, key.clone(), l1, None).await?;
+        let sink = match &config.p2p_attest {
+            Some(p2p) => {
+                let chains = config.chains.iter().map(|c| c.chain_id()).collect();
+                let gossip = gossip::spawn(gossip::gossip_config(p2p, chains)?).await?;
+                writeln!(
+                    out,
+                    "attestation gossip peer id {}",
+                    gossip.0.local_peer_id()
+                )?;
+                Some(Arc::new(gossip) as Arc<dyn AttestSink>)
+            }
+            None => None,
+        };
+        let node = attester::service::start(&config, key.clone(), l1, sink).await?;
         writeln!(
             out,
             "attester {} serving {} chain(s) at http://{}",

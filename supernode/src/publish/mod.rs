@@ -8,6 +8,7 @@
 //! ```
 
 pub mod gate;
+pub mod gossip;
 pub mod plan;
 pub mod publisher;
 pub mod sink;

@@ -4,3 +4,4 @@ pub mod cli;
 pub mod derive;
 pub mod heads;
 pub mod inspect;
+pub mod l1;

@@ -275,9 +275,14 @@ impl BeaconTransport {
     }
 
     /// The sidecars of `slot` with these indices.
-    pub async fn sidecars(&self, slot: u64, indices: &[u64]) -> Result<Vec<RawSidecar>, BeaconError> {
+    pub async fn sidecars(
+        &self,
+        slot: u64,
+        indices: &[u64],
+    ) -> Result<Vec<RawSidecar>, BeaconError> {
         let path = format!("/eth/v1/beacon/blob_sidecars/{slot}");
-        let query: Vec<(&str, String)> = indices.iter().map(|i| ("indices", i.to_string())).collect();
+        let query: Vec<(&str, String)> =
+            indices.iter().map(|i| ("indices", i.to_string())).collect();
         let body = self.get(&path, &query).await?;
         parse_sidecars(&body).map_err(|reason| BeaconError::Decode { path, reason })
     }
@@ -306,7 +311,13 @@ mod tests {
             br#"{"data":{"SECONDS_PER_SLOT":"12","CONFIG_NAME":"mainnet"}}"#,
         )
         .unwrap();
-        assert_eq!(clock, SlotClock { genesis_time: 1_606_824_023, seconds_per_slot: 12 });
+        assert_eq!(
+            clock,
+            SlotClock {
+                genesis_time: 1_606_824_023,
+                seconds_per_slot: 12
+            }
+        );
         assert_eq!(clock.slot(1_606_824_023), Some(0));
         assert_eq!(clock.slot(1_606_824_023 + 25), Some(2));
         assert_eq!(clock.slot(1_606_824_022), None);
@@ -357,14 +368,30 @@ mod tests {
 
     #[test]
     fn errors_classify() {
-        let status = |status| BeaconError::Status { path: "/p".into(), status, body: String::new() };
-        assert!(matches!(ProviderError::from(status(404)), ProviderError::NotFound(_)));
-        assert!(matches!(ProviderError::from(status(503)), ProviderError::Temporary(_)));
+        let status = |status| BeaconError::Status {
+            path: "/p".into(),
+            status,
+            body: String::new(),
+        };
+        assert!(matches!(
+            ProviderError::from(status(404)),
+            ProviderError::NotFound(_)
+        ));
+        assert!(matches!(
+            ProviderError::from(status(503)),
+            ProviderError::Temporary(_)
+        ));
         assert!(status(503).is_retryable());
         assert!(!status(404).is_retryable());
         assert!(!status(400).is_retryable());
-        let decode = BeaconError::Decode { path: "/p".into(), reason: "x".into() };
-        assert!(matches!(ProviderError::from(decode), ProviderError::Invalid(_)));
+        let decode = BeaconError::Decode {
+            path: "/p".into(),
+            reason: "x".into(),
+        };
+        assert!(matches!(
+            ProviderError::from(decode),
+            ProviderError::Invalid(_)
+        ));
     }
 
     proptest::proptest! {

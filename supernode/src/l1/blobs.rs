@@ -59,7 +59,11 @@ fn joined(e: tokio::task::JoinError) -> ProviderError {
 }
 
 /// Checks sidecars against the wanted blobs (blocking: KZG).
-fn check_sidecars(slot: u64, sidecars: Vec<RawSidecar>, wanted: &[IndexedBlobHash]) -> Result<Found, ProviderError> {
+fn check_sidecars(
+    slot: u64,
+    sidecars: Vec<RawSidecar>,
+    wanted: &[IndexedBlobHash],
+) -> Result<Found, ProviderError> {
     let mut by_index: HashMap<u64, RawSidecar> = HashMap::with_capacity(sidecars.len());
     for s in sidecars {
         by_index.entry(s.index).or_insert(s);
@@ -83,7 +87,11 @@ fn check_sidecars(slot: u64, sidecars: Vec<RawSidecar>, wanted: &[IndexedBlobHas
 }
 
 /// Matches `/blobs/` answers to the wanted hashes by recomputed commitment (blocking: KZG).
-fn check_blobs(slot: u64, blobs: Vec<Blob>, wanted: &[IndexedBlobHash]) -> Result<Found, ProviderError> {
+fn check_blobs(
+    slot: u64,
+    blobs: Vec<Blob>,
+    wanted: &[IndexedBlobHash],
+) -> Result<Found, ProviderError> {
     let mut found = Found::with_capacity(wanted.len());
     for (i, blob) in blobs.into_iter().enumerate() {
         let hash = kzg::versioned_hash(i as u64, &blob)
@@ -153,7 +161,11 @@ impl Shared {
     }
 
     /// Fetches and verifies the wanted blobs of `block` from the beacon node.
-    async fn fetch_blobs(&self, block: &L1BlockRef, wanted: Vec<IndexedBlobHash>) -> Result<Found, ProviderError> {
+    async fn fetch_blobs(
+        &self,
+        block: &L1BlockRef,
+        wanted: Vec<IndexedBlobHash>,
+    ) -> Result<Found, ProviderError> {
         let clock = self.slot_clock().await?;
         let slot = clock.slot(block.timestamp).ok_or_else(|| {
             ProviderError::Invalid(format!(
@@ -197,8 +209,10 @@ impl BlobProvider for ChainL1 {
         block: &L1BlockRef,
         hashes: &[IndexedBlobHash],
     ) -> Result<Vec<Blob>, ProviderError> {
-        let mut slots: Vec<Option<Arc<Blob>>> =
-            hashes.iter().map(|h| self.shared.cache.blob(&h.hash)).collect();
+        let mut slots: Vec<Option<Arc<Blob>>> = hashes
+            .iter()
+            .map(|h| self.shared.cache.blob(&h.hash))
+            .collect();
         let missing: Vec<IndexedBlobHash> = hashes
             .iter()
             .zip(&slots)
@@ -254,7 +268,10 @@ mod tests {
         assert!(matches!(combine(nf(), nf()), ProviderError::NotFound(_)));
         assert!(matches!(combine(tmp(), nf()), ProviderError::Temporary(_)));
         assert!(matches!(combine(nf(), inv()), ProviderError::Invalid(_)));
-        assert_eq!(combine(nf(), tmp()).to_string(), "L1 source temporarily unavailable: not found: a; then L1 source temporarily unavailable: b");
+        assert_eq!(
+            combine(nf(), tmp()).to_string(),
+            "L1 source temporarily unavailable: not found: a; then L1 source temporarily unavailable: b"
+        );
     }
 
     #[test]
@@ -262,17 +279,33 @@ mod tests {
         let blob = vector_blob(1);
         let (commitment, proof) = commit(&blob);
         let w = wanted(&blob, 4);
-        let sidecar = RawSidecar { index: 4, blob: blob.clone(), commitment, proof };
+        let sidecar = RawSidecar {
+            index: 4,
+            blob: blob.clone(),
+            commitment,
+            proof,
+        };
         let found = check_sidecars(9, vec![sidecar.clone()], &[w]).unwrap();
-        assert_eq!(found.get(&w.hash).map(|b| b.as_bytes()), Some(blob.as_bytes()));
+        assert_eq!(
+            found.get(&w.hash).map(|b| b.as_bytes()),
+            Some(blob.as_bytes())
+        );
 
-        let err = check_sidecars(9, vec![sidecar.clone()], &[IndexedBlobHash { index: 5, ..w }]).unwrap_err();
+        let err = check_sidecars(
+            9,
+            vec![sidecar.clone()],
+            &[IndexedBlobHash { index: 5, ..w }],
+        )
+        .unwrap_err();
         assert!(matches!(err, ProviderError::NotFound(_)), "{err}");
 
         let mut corrupt = sidecar;
         corrupt.proof = commit(&vector_blob(2)).1;
         let err = check_sidecars(9, vec![corrupt], &[w]).unwrap_err();
-        assert!(matches!(err, ProviderError::Invalid(ref m) if m.contains("/blob_sidecars/9")), "{err}");
+        assert!(
+            matches!(err, ProviderError::Invalid(ref m) if m.contains("/blob_sidecars/9")),
+            "{err}"
+        );
     }
 
     #[test]

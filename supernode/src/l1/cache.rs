@@ -242,11 +242,13 @@ impl L1Cache {
     /// Stores a header that hashes to its seal.
     pub fn put_header(&self, header: Sealed<Header>) {
         let weight = header_weight(header.inner());
-        self.with(|c| c.insert(
+        self.with(|c| {
+            c.insert(
                 Key::Header(header.hash()),
                 Value::Header(Arc::new(header)),
                 weight,
-            ));
+            )
+        });
     }
 
     /// A block's verified transactions.

@@ -92,7 +92,10 @@ impl L1Client {
     }
 
     /// A client whose retries sleep and draw jitter through `clock` (tests pass a fake one).
-    pub fn with_clock(config: L1ClientConfig, clock: Arc<dyn Clock>) -> Result<Self, L1ClientError> {
+    pub fn with_clock(
+        config: L1ClientConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, L1ClientError> {
         let rpc_url = parse_url("L1 RPC", &config.rpc_url)?;
         let beacon_url = parse_url("L1 beacon", &config.beacon_url)?;
         let http = reqwest::Client::builder()
@@ -259,7 +262,10 @@ impl L1ChainProvider for ChainL1 {
 
     async fn block_ref_by_number(&self, number: u64) -> Result<Option<L1BlockRef>, ProviderError> {
         // Never from the cache: which block is canonical at a height changes with reorgs.
-        let header = self.shared.header_by_id(json!(format!("{number:#x}"))).await?;
+        let header = self
+            .shared
+            .header_by_id(json!(format!("{number:#x}")))
+            .await?;
         match header {
             Some(h) if h.number != number => Err(ProviderError::Invalid(format!(
                 "asked L1 block number {number}, node answered block {} ({})",

@@ -137,7 +137,10 @@ pub(crate) mod tests {
         let other = vector_blob(2);
         let other_hash = versioned_hash(1, &other).unwrap();
         let err = verify_sidecar(3, &blob, &commitment, &proof, other_hash).unwrap_err();
-        assert!(matches!(err, BlobCheckError::VersionedHash { index: 3, .. }), "{err}");
+        assert!(
+            matches!(err, BlobCheckError::VersionedHash { index: 3, .. }),
+            "{err}"
+        );
 
         // Right commitment, other blob bytes: the proof fails.
         let err = verify_sidecar(2, &other, &commitment, &proof, hash).unwrap_err();
@@ -146,9 +149,13 @@ pub(crate) mod tests {
 
     #[test]
     fn non_canonical_field_elements_are_malformed() {
-        let blob = Blob::try_from(vec![0xffu8; opfleet_protocol::blob::BLOB_SIZE].as_slice()).unwrap();
+        let blob =
+            Blob::try_from(vec![0xffu8; opfleet_protocol::blob::BLOB_SIZE].as_slice()).unwrap();
         let err = versioned_hash(5, &blob).unwrap_err();
-        assert!(matches!(err, BlobCheckError::Malformed { index: 5, .. }), "{err}");
+        assert!(
+            matches!(err, BlobCheckError::Malformed { index: 5, .. }),
+            "{err}"
+        );
         let commitment = [0u8; 48];
         let err = verify_sidecar(
             6,
@@ -158,6 +165,9 @@ pub(crate) mod tests {
             kzg_to_versioned_hash(&commitment),
         )
         .unwrap_err();
-        assert!(matches!(err, BlobCheckError::Malformed { index: 6, .. }), "{err}");
+        assert!(
+            matches!(err, BlobCheckError::Malformed { index: 6, .. }),
+            "{err}"
+        );
     }
 }

@@ -164,7 +164,8 @@ impl RpcTransport {
         params: Value,
     ) -> Result<Option<T>, RpcError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let body = serde_json::json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+        let body =
+            serde_json::json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
         let transport = |e: reqwest::Error| RpcError::Transport {
             method,
             reason: e.to_string(),
@@ -195,7 +196,8 @@ mod tests {
 
     #[test]
     fn results_nulls_and_errors() {
-        let ok: Option<u64> = decode_response("m", br#"{"jsonrpc":"2.0","id":1,"result":7}"#).unwrap();
+        let ok: Option<u64> =
+            decode_response("m", br#"{"jsonrpc":"2.0","id":1,"result":7}"#).unwrap();
         assert_eq!(ok, Some(7));
         let null: Option<u64> =
             decode_response("m", br#"{"jsonrpc":"2.0","id":1,"result":null}"#).unwrap();
@@ -206,7 +208,10 @@ mod tests {
         )
         .unwrap_err();
         assert!(!err.is_retryable());
-        assert!(matches!(ProviderError::from(err.clone()), ProviderError::Invalid(_)));
+        assert!(matches!(
+            ProviderError::from(err.clone()),
+            ProviderError::Invalid(_)
+        ));
         assert!(err.to_string().contains("eth_getBlockReceipts"), "{err}");
         let busy = decode_response::<u64>(
             "m",
@@ -214,10 +219,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(busy.is_retryable());
-        assert!(matches!(ProviderError::from(busy), ProviderError::Temporary(_)));
+        assert!(matches!(
+            ProviderError::from(busy),
+            ProviderError::Temporary(_)
+        ));
         let shape = decode_response::<u64>("m", br#"{"result":"seven"}"#).unwrap_err();
         assert!(matches!(shape, RpcError::Decode { .. }));
-        assert!(matches!(ProviderError::from(shape), ProviderError::Invalid(_)));
+        assert!(matches!(
+            ProviderError::from(shape),
+            ProviderError::Invalid(_)
+        ));
     }
 
     #[test]
@@ -230,7 +241,10 @@ mod tests {
         assert!(status(429).is_retryable());
         assert!(status(503).is_retryable());
         assert!(!status(401).is_retryable());
-        assert!(matches!(ProviderError::from(status(401)), ProviderError::Temporary(_)));
+        assert!(matches!(
+            ProviderError::from(status(401)),
+            ProviderError::Temporary(_)
+        ));
     }
 
     proptest::proptest! {

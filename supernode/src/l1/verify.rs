@@ -82,7 +82,10 @@ impl From<BlockCheckError> for ProviderError {
 }
 
 /// Seals an RPC header after checking it hashes to its claimed hash and, if given, the hash asked.
-pub fn seal_header(header: RpcHeader, asked: Option<B256>) -> Result<Sealed<Header>, BlockCheckError> {
+pub fn seal_header(
+    header: RpcHeader,
+    asked: Option<B256>,
+) -> Result<Sealed<Header>, BlockCheckError> {
     if let Some(asked) = asked
         && header.hash != asked
     {
@@ -102,7 +105,10 @@ pub fn seal_header(header: RpcHeader, asked: Option<B256>) -> Result<Sealed<Head
 }
 
 /// Checks a block's transactions against its header.
-pub fn check_transactions(header: &Sealed<Header>, txs: &[TxEnvelope]) -> Result<(), BlockCheckError> {
+pub fn check_transactions(
+    header: &Sealed<Header>,
+    txs: &[TxEnvelope],
+) -> Result<(), BlockCheckError> {
     let got = calculate_transaction_root(txs);
     if got != header.transactions_root {
         return Err(BlockCheckError::TransactionsRoot {
@@ -126,7 +132,11 @@ pub fn check_receipts(
         if let Some(named) = r.block_hash
             && named != block
         {
-            return Err(BlockCheckError::ReceiptBlock { block, index, named });
+            return Err(BlockCheckError::ReceiptBlock {
+                block,
+                index,
+                named,
+            });
         }
         out.push(r.inner.map_logs(|l| l.inner));
     }
@@ -168,7 +178,10 @@ mod tests {
         tampered.inner.gas_used = 1;
         let err = seal_header(tampered, Some(hash)).unwrap_err();
         assert!(matches!(err, BlockCheckError::HeaderHash { expected, .. } if expected == hash));
-        assert!(matches!(ProviderError::from(err), ProviderError::Invalid(_)));
+        assert!(matches!(
+            ProviderError::from(err),
+            ProviderError::Invalid(_)
+        ));
     }
 
     #[test]
@@ -188,9 +201,15 @@ mod tests {
         }
         .seal_slow();
         let err = check_transactions(&wrong, &[]).unwrap_err();
-        assert!(matches!(err, BlockCheckError::TransactionsRoot { count: 0, .. }));
+        assert!(matches!(
+            err,
+            BlockCheckError::TransactionsRoot { count: 0, .. }
+        ));
         let err = check_receipts(&wrong, Vec::new()).unwrap_err();
-        assert!(matches!(err, BlockCheckError::ReceiptsRoot { count: 0, .. }));
+        assert!(matches!(
+            err,
+            BlockCheckError::ReceiptsRoot { count: 0, .. }
+        ));
     }
 
     #[test]
@@ -233,6 +252,9 @@ mod tests {
         let out = check_receipts(&header, vec![rpc(header.hash())]).unwrap();
         assert_eq!(out, vec![expected]);
         let err = check_receipts(&header, vec![rpc(B256::repeat_byte(9))]).unwrap_err();
-        assert!(matches!(err, BlockCheckError::ReceiptBlock { index: 0, .. }));
+        assert!(matches!(
+            err,
+            BlockCheckError::ReceiptBlock { index: 0, .. }
+        ));
     }
 }

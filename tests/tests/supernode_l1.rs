@@ -593,9 +593,35 @@ async fn blobs_endpoint_fallback_and_retries() {
 struct Proxy {
     upstream: String,
     http: reqwest::Client,
+    /// Whether to tamper with block and receipt answers.
+    tamper: bool,
+    /// Requests seen, by method.
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+async fn spawn_proxy(upstream: String, tamper: bool) -> (String, Arc<Mutex<Vec<String>>>) {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let app = Router::new()
+        .route("/", post(tampering_proxy))
+        .with_state(Proxy {
+            upstream,
+            http: reqwest::Client::new(),
+            tamper,
+            calls: calls.clone(),
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), calls)
 }
 
 async fn tampering_proxy(State(p): State<Proxy>, Json(req): Json<Value>) -> Json<Value> {
+    p.calls
+        .lock()
+        .unwrap()
+        .push(req["method"].as_str().unwrap_or_default().to_string());
     let mut resp: Value = p
         .http
         .post(&p.upstream)
@@ -606,7 +632,7 @@ async fn tampering_proxy(State(p): State<Proxy>, Json(req): Json<Value>) -> Json
         .json()
         .await
         .unwrap();
-    match req["method"].as_str() {
+    match req["method"].as_str().filter(|_| p.tamper) {
         Some("eth_getBlockByHash") => {
             if let Some(result) = resp.get_mut("result").filter(|r| r.is_object()) {
                 result["gasUsed"] = json!("0x1234");
@@ -632,18 +658,8 @@ async fn tampered_blocks_and_receipts_are_invalid() {
     l1.set_batcher(alloy::primitives::Address::repeat_byte(0xba))
         .unwrap();
     l1.mine();
-    let app = Router::new()
-        .route("/", post(tampering_proxy))
-        .with_state(Proxy {
-            upstream: l1.rpc_url(),
-            http: reqwest::Client::new(),
-        });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let shared = L1Client::new(config(format!("http://{addr}"), l1.beacon_url())).unwrap();
+    let (proxy, _) = spawn_proxy(l1.rpc_url(), true).await;
+    let shared = L1Client::new(config(proxy, l1.beacon_url())).unwrap();
     let chain = shared.for_chain(CHAIN_A);
     let hash = l1.head().hash;
 
@@ -666,5 +682,32 @@ async fn tampered_blocks_and_receipts_are_invalid() {
     );
     // Nothing that failed a check was cached.
     assert_eq!(shared.cache_usage().0, 1);
+    l1.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chains_missing_together_fetch_once() {
+    let l1 = manual_l1(2).await;
+    for _ in 0..3 {
+        l1.mine();
+    }
+    let (proxy, calls) = spawn_proxy(l1.rpc_url(), false).await;
+    let shared = L1Client::new(config(proxy, l1.beacon_url())).unwrap();
+    let chains: Vec<_> = (1..=4).map(|i| shared.for_chain(ChainId(i))).collect();
+    let hash = l1.head().hash;
+    let (a, b, c, d) = tokio::join!(
+        chains[0].receipts_by_hash(hash),
+        chains[1].receipts_by_hash(hash),
+        chains[2].receipts_by_hash(hash),
+        chains[3].receipts_by_hash(hash),
+    );
+    for r in [&a, &b, &c, &d] {
+        assert_eq!(r.as_ref().unwrap(), a.as_ref().unwrap());
+    }
+    let seen = calls.lock().unwrap().clone();
+    assert_eq!(seen, ["eth_getBlockByHash", "eth_getBlockReceipts"]);
+    let misses: u64 = chains.iter().map(|c| c.cache_stats().receipts.misses).sum();
+    let hits: u64 = chains.iter().map(|c| c.cache_stats().receipts.hits).sum();
+    assert_eq!((misses, hits), (1, 3));
     l1.stop().await;
 }

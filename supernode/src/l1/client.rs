@@ -22,6 +22,7 @@ use tokio::sync::OnceCell;
 use super::beacon::{BeaconTransport, SlotClock};
 use super::cache::{CacheKind, L1Cache};
 use super::config::L1ClientConfig;
+use super::flight::Flights;
 use super::metrics::{CacheStats, ChainCacheMetrics};
 use super::retry::{Clock, RetryPolicy, TokioClock, retry};
 use super::rpc::{RpcError, RpcTransport};
@@ -57,6 +58,8 @@ pub(super) struct Shared {
     pub(super) slot_clock: OnceCell<SlotClock>,
     /// Set once `/blobs/` served what `/blob_sidecars/` did not: ask it first from then on.
     pub(super) prefer_blobs_endpoint: AtomicBool,
+    /// One fetch at a time per (kind, block hash), so chains missing together fetch once.
+    flights: Flights<(CacheKind, B256)>,
     chains: Mutex<HashMap<ChainId, Arc<ChainCacheMetrics>>>,
 }
 
@@ -111,6 +114,7 @@ impl L1Client {
                 clock,
                 slot_clock: OnceCell::new(),
                 prefer_blobs_endpoint: AtomicBool::new(false),
+                flights: Flights::default(),
                 chains: Mutex::new(HashMap::new()),
             }),
         })
@@ -247,17 +251,43 @@ impl ChainL1 {
     pub fn cache_stats(&self) -> CacheStats {
         self.metrics.snapshot()
     }
+
+    /// From the cache, else fetched once however many chains ask at the same time. A lookup
+    /// counts as a hit when this chain made no request of its own.
+    async fn cached<T, Fut>(
+        &self,
+        kind: CacheKind,
+        hash: B256,
+        get: impl Fn(&L1Cache) -> Option<T>,
+        fetch: impl FnOnce() -> Fut,
+    ) -> Result<T, ProviderError>
+    where
+        Fut: std::future::Future<Output = Result<T, ProviderError>>,
+    {
+        if let Some(v) = get(&self.shared.cache) {
+            self.metrics.record(kind, true, 1);
+            return Ok(v);
+        }
+        let _flight = self.shared.flights.enter((kind, hash)).await;
+        if let Some(v) = get(&self.shared.cache) {
+            self.metrics.record(kind, true, 1);
+            return Ok(v);
+        }
+        self.metrics.record(kind, false, 1);
+        fetch().await
+    }
 }
 
 #[async_trait::async_trait]
 impl L1ChainProvider for ChainL1 {
     async fn header_by_hash(&self, hash: B256) -> Result<Sealed<Header>, ProviderError> {
-        if let Some(h) = self.shared.cache.header(&hash) {
-            self.metrics.record(CacheKind::Header, true, 1);
-            return Ok(h);
-        }
-        self.metrics.record(CacheKind::Header, false, 1);
-        self.shared.fetch_header(hash).await
+        self.cached(
+            CacheKind::Header,
+            hash,
+            |c| c.header(&hash),
+            || self.shared.fetch_header(hash),
+        )
+        .await
     }
 
     async fn block_ref_by_number(&self, number: u64) -> Result<Option<L1BlockRef>, ProviderError> {
@@ -294,25 +324,29 @@ impl L1ChainProvider for ChainL1 {
         &self,
         hash: B256,
     ) -> Result<Arc<Vec<TxEnvelope>>, ProviderError> {
-        if let Some(t) = self.shared.cache.transactions(&hash) {
-            self.metrics.record(CacheKind::Transactions, true, 1);
-            return Ok(t);
-        }
-        self.metrics.record(CacheKind::Transactions, false, 1);
-        self.shared.fetch_transactions(hash).await
+        self.cached(
+            CacheKind::Transactions,
+            hash,
+            |c| c.transactions(&hash),
+            || self.shared.fetch_transactions(hash),
+        )
+        .await
     }
 
     async fn receipts_by_hash(
         &self,
         hash: B256,
     ) -> Result<Arc<Vec<ReceiptEnvelope>>, ProviderError> {
-        if let Some(r) = self.shared.cache.receipts(&hash) {
-            self.metrics.record(CacheKind::Receipts, true, 1);
-            return Ok(r);
-        }
-        self.metrics.record(CacheKind::Receipts, false, 1);
-        // The header is needed for the receipts root (usually a cache hit: derivation reads it first).
-        let header = self.header_by_hash(hash).await?;
-        self.shared.fetch_receipts(&header).await
+        self.cached(
+            CacheKind::Receipts,
+            hash,
+            |c| c.receipts(&hash),
+            || async {
+                // The receipts root is in the header (usually a hit: derivation reads it first).
+                let header = self.header_by_hash(hash).await?;
+                self.shared.fetch_receipts(&header).await
+            },
+        )
+        .await
     }
 }

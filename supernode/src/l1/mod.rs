@@ -7,6 +7,7 @@
 //!   derive(chain ...) ─┘  BlobProvider ─────┼──▶├─ beacon.rs  genesis, spec, /blob_sidecars/, /blobs/
 //!                          hit/miss{chain} │   ├─ cache.rs   headers, txs, receipts, blobs (entries + bytes, LRU)
 //!                                          │   ├─ retry.rs   exponential backoff + jitter, bounded
+//!                                          │   ├─ flight.rs  one fetch per block when chains miss together
 //!                                          │   └─ verify.rs  header hash, tx/receipt roots;  kzg.rs  blobs
 //! ```
 //! Everything cached is addressed by content (block hash, versioned hash) and verified before it
@@ -22,6 +23,7 @@ pub mod blobs;
 pub mod cache;
 pub mod client;
 pub mod config;
+pub mod flight;
 pub mod kzg;
 pub mod metrics;
 pub mod retry;

@@ -3,9 +3,13 @@
 //!
 //! ```text
 //!   blocks ── op-node compatible unsafe-block gossip + payload_by_number req/resp
+//!   attest ── the fleet's private attestation gossip (pre-shared-key network)
+//!   peers ─── score bans and static-peer redials, shared by both
 //! ```
 
+pub mod attest;
 pub mod blocks;
+pub mod peers;
 
 pub use blocks::{
     BannedPeer, BlockGossipNode, GossipBlock, NoPayloads, NodeError, P2pConfig, PayloadStore,

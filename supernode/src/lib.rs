@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod derive;
+pub mod driver;
 pub mod heads;
 pub mod inspect;
 pub mod l1;

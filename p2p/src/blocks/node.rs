@@ -18,7 +18,6 @@ use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, OutboundRequestId};
-use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{Swarm, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, noise, tcp, yamux};
 use op_alloy_rpc_types_engine::{OpExecutionPayloadEnvelope, OpNetworkPayloadEnvelope};
@@ -31,11 +30,13 @@ use opfleet_protocol::p2p::{
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::MissedTickBehavior;
 
 use crate::blocks::behaviour::{BehaviourError, GossipBehaviour, GossipBehaviourEvent};
-use crate::blocks::config::{P2pConfig, StaticPeer};
+use crate::blocks::config::P2pConfig;
 use crate::blocks::req_resp::{PayloadStore, serve};
+pub use crate::peers::BannedPeer;
+use crate::peers::{BanList, dial_static_peers};
 
 /// How long [`BlockGossipNode::start`] waits for the listener to report its address.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -120,15 +121,6 @@ pub enum RequestError {
     /// The event loop is gone.
     #[error(transparent)]
     Node(#[from] NodeError),
-}
-
-/// A peer banned for its score.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BannedPeer {
-    /// The peer.
-    pub peer_id: PeerId,
-    /// Its score when it was banned.
-    pub score: f64,
 }
 
 type Reply<T> = oneshot::Sender<T>;
@@ -237,7 +229,7 @@ impl BlockGossipNode {
             store,
             blocks: blocks.clone(),
             pending: HashMap::new(),
-            banned: HashMap::new(),
+            bans: BanList::new(config.ban_threshold, config.ban_duration),
             config,
         };
         let task = tokio::spawn(event_loop.run(command_rx));
@@ -372,7 +364,7 @@ struct EventLoop {
     store: Arc<dyn PayloadStore>,
     blocks: broadcast::Sender<GossipBlock>,
     pending: HashMap<OutboundRequestId, PendingRequest>,
-    banned: HashMap<PeerId, (Instant, BannedPeer)>,
+    bans: BanList,
 }
 
 fn unix_now() -> u64 {
@@ -433,7 +425,7 @@ impl EventLoop {
                 let _ = reply.send(self.swarm.behaviour().gossipsub.peer_score(&peer));
             }
             Command::Banned(reply) => {
-                let _ = reply.send(self.banned.values().map(|(_, b)| *b).collect());
+                let _ = reply.send(self.bans.banned());
             }
             Command::ListenAddrs(reply) => {
                 let _ = reply.send(self.listen_addrs.clone());
@@ -498,7 +490,7 @@ impl EventLoop {
                 self.listen_addrs.retain(|a| a != &address);
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                if self.is_banned(&peer_id) {
+                if self.bans.is_banned(&peer_id) {
                     tracing::debug!(peer = %peer_id, "dropping connection from banned peer");
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                 } else {
@@ -642,68 +634,13 @@ impl EventLoop {
         }
     }
 
-    fn is_banned(&self, peer: &PeerId) -> bool {
-        self.banned
-            .get(peer)
-            .is_some_and(|(until, _)| *until > Instant::now())
-    }
-
     /// Bans connected peers whose score fell below the threshold; lifts expired bans.
     fn check_scores(&mut self) {
-        let now = Instant::now();
-        let expired: Vec<PeerId> = self
-            .banned
-            .iter()
-            .filter(|(_, (until, _))| *until <= now)
-            .map(|(peer, _)| *peer)
-            .collect();
-        for peer in expired {
-            self.banned.remove(&peer);
-            self.swarm
-                .behaviour_mut()
-                .gossipsub
-                .remove_blacklisted_peer(&peer);
-        }
-        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
-        for peer_id in peers {
-            let Some(score) = self.swarm.behaviour().gossipsub.peer_score(&peer_id) else {
-                continue;
-            };
-            if score < self.config.ban_threshold {
-                tracing::warn!(peer = %peer_id, score, "banning peer for its gossip score");
-                self.banned.insert(
-                    peer_id,
-                    (
-                        now + self.config.ban_duration,
-                        BannedPeer { peer_id, score },
-                    ),
-                );
-                self.swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .blacklist_peer(&peer_id);
-                let _ = self.swarm.disconnect_peer_id(peer_id);
-            }
-        }
+        self.bans.enforce(&mut self.swarm, |b| &mut b.gossipsub);
     }
 
     fn dial_static_peers(&mut self) {
-        let to_dial: Vec<StaticPeer> = self
-            .config
-            .static_peers
-            .iter()
-            .filter(|p| !self.swarm.is_connected(&p.peer_id) && !self.is_banned(&p.peer_id))
-            .cloned()
-            .collect();
-        for peer in to_dial {
-            let opts = DialOpts::peer_id(peer.peer_id)
-                .addresses(vec![peer.addr.clone()])
-                .condition(PeerCondition::DisconnectedAndNotDialing)
-                .build();
-            if let Err(e) = self.swarm.dial(opts) {
-                tracing::debug!(peer = %peer.peer_id, error = %e, "static peer dial not started");
-            }
-        }
+        dial_static_peers(&mut self.swarm, &self.config.static_peers, &self.bans);
     }
 }
 

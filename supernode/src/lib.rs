@@ -5,3 +5,4 @@ pub mod derive;
 pub mod driver;
 pub mod heads;
 pub mod inspect;
+pub mod l1;

@@ -7,6 +7,7 @@ pub mod derive;
 pub mod driver;
 pub mod heads;
 pub mod inspect;
+pub mod l1;
 pub mod metrics;
 pub mod node;
 pub mod publish;

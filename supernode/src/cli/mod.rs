@@ -9,6 +9,7 @@ pub mod attest;
 pub mod inspect;
 pub mod keygen;
 pub mod node_args;
+pub mod run;
 
 /// `opfleet-supernode` arguments.
 #[derive(Debug, Parser)]
@@ -30,6 +31,8 @@ pub enum Command {
     Keygen(keygen::KeygenArgs),
     /// Decode batcher transactions or blobs into frames, channels and batches (JSON).
     Inspect(inspect::InspectArgs),
+    /// Derive every configured chain from L1 and sign, serve and publish its heads.
+    Run(Box<run::RunArgs>),
     /// Sign the heads of trusted op-nodes (one per chain) without deriving.
     Attest(Box<attest::AttestArgs>),
 }
@@ -40,6 +43,7 @@ impl Command {
         match self {
             Self::Keygen(args) => keygen::run(&args, out),
             Self::Inspect(args) => inspect::run(&args, out),
+            Self::Run(args) => run::run(&args, out),
             Self::Attest(args) => attest::run(&args, out),
         }
     }

@@ -1,5 +1,6 @@
 //! A running node's shared state and the seams to its execution clients.
 
+pub mod derivation;
 pub mod service;
 pub mod sources;
 pub mod state;

@@ -32,7 +32,10 @@ pub fn now_ms() -> u64 {
 }
 
 /// A real (correctly hashed) V3 payload on top of `parent`; `fork` varies its contents.
-pub fn payload(parent: Option<&OpExecutionPayloadEnvelope>, fork: u8) -> OpExecutionPayloadEnvelope {
+pub fn payload(
+    parent: Option<&OpExecutionPayloadEnvelope>,
+    fork: u8,
+) -> OpExecutionPayloadEnvelope {
     let (number, parent_hash, ts) = match parent {
         Some(p) => (
             p.execution_payload.block_number() + 1,
@@ -76,10 +79,15 @@ pub fn payload(parent: Option<&OpExecutionPayloadEnvelope>, fork: u8) -> OpExecu
 }
 
 /// A chain of `len` payloads from genesis; blocks above `fork_after` carry `fork` contents.
-pub fn chain(len: u64, fork_after: Option<(u64, &[OpExecutionPayloadEnvelope])>, fork: u8) -> Vec<OpExecutionPayloadEnvelope> {
+pub fn chain(
+    len: u64,
+    fork_after: Option<(u64, &[OpExecutionPayloadEnvelope])>,
+    fork: u8,
+) -> Vec<OpExecutionPayloadEnvelope> {
     let mut out: Vec<OpExecutionPayloadEnvelope> = Vec::new();
     for n in 0..len {
-        let shared = fork_after.and_then(|(after, base)| (n <= after).then(|| base[n as usize].clone()));
+        let shared =
+            fork_after.and_then(|(after, base)| (n <= after).then(|| base[n as usize].clone()));
         let env = shared.unwrap_or_else(|| payload(out.last(), fork));
         out.push(env);
     }
@@ -141,7 +149,14 @@ impl MemEl {
     }
 
     pub fn head(&self) -> L2BlockRef {
-        let h = *self.inner.lock().unwrap().canonical.values().last().unwrap();
+        let h = *self
+            .inner
+            .lock()
+            .unwrap()
+            .canonical
+            .values()
+            .last()
+            .unwrap();
         self.r(h).unwrap()
     }
 
@@ -173,7 +188,10 @@ impl ExecutionLayer for MemEl {
         Ok(hash.and_then(|h| s.blocks.get(&h)).map(block_ref))
     }
 
-    async fn new_payload(&self, env: &OpExecutionPayloadEnvelope) -> Result<PayloadStatusEnum, ElError> {
+    async fn new_payload(
+        &self,
+        env: &OpExecutionPayloadEnvelope,
+    ) -> Result<PayloadStatusEnum, ElError> {
         let mut s = self.inner.lock().unwrap();
         s.new_payloads += 1;
         let p = &env.execution_payload;
@@ -212,13 +230,16 @@ impl ExecutionLayer for MemEl {
 
     async fn output_at(&self, number: u64) -> Result<Option<OwnOutput>, ElError> {
         let s = self.inner.lock().unwrap();
-        Ok(s.canonical.get(&number).and_then(|h| s.blocks.get(h)).map(|b| {
-            let r = block_ref(b);
-            OwnOutput {
-                block: r,
-                output_root: output_root_of(r.hash),
-            }
-        }))
+        Ok(s.canonical
+            .get(&number)
+            .and_then(|h| s.blocks.get(h))
+            .map(|b| {
+                let r = block_ref(b);
+                OwnOutput {
+                    block: r,
+                    output_root: output_root_of(r.hash),
+                }
+            }))
     }
 }
 
@@ -232,7 +253,13 @@ pub fn pk(i: u8) -> PublicKey {
 }
 
 /// An attestation of `block` signed by key `i`.
-pub fn attest(i: u8, kind: AttestationKind, block: L2BlockRef, derived: u64, output_root: B256) -> SignedAttestation {
+pub fn attest(
+    i: u8,
+    kind: AttestationKind,
+    block: L2BlockRef,
+    derived: u64,
+    output_root: B256,
+) -> SignedAttestation {
     SignedAttestation::sign(
         Attestation {
             kind,
@@ -280,10 +307,16 @@ impl FakeSupernode {
         m.register_method("attest_latest", |params, st, _| {
             let (chain,): (String,) = params.parse()?;
             if chain != CHAIN.get().to_string() {
-                return Err(jsonrpsee::types::ErrorObjectOwned::owned(-32602, "unknown chain", None::<()>));
+                return Err(jsonrpsee::types::ErrorObjectOwned::owned(
+                    -32602,
+                    "unknown chain",
+                    None::<()>,
+                ));
             }
             let l = *st.latest.lock().unwrap();
-            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(serde_json::json!({"safe": l.0, "finalized": l.1}))
+            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(
+                serde_json::json!({"safe": l.0, "finalized": l.1}),
+            )
         })
         .unwrap();
         m.register_method("opfleet_payloadByNumber", |params, st, _| {
@@ -293,7 +326,9 @@ impl FakeSupernode {
                 let full = opfleet_protocol::p2p::req_resp::encode_success(&e).unwrap();
                 let mut body = Vec::new();
                 use std::io::Read;
-                snap::read::FrameDecoder::new(&full[5..]).read_to_end(&mut body).unwrap();
+                snap::read::FrameDecoder::new(&full[5..])
+                    .read_to_end(&mut body)
+                    .unwrap();
                 serde_json::json!({"version": 3, "payload": Bytes::from(body)})
             }))
         })
@@ -304,22 +339,29 @@ impl FakeSupernode {
                 "attest_subscription",
                 "attest_unsubscribe",
                 |_params, pending, st, _| async move {
+                    let msg = |a: &SignedAttestation| -> Result<jsonrpsee::SubscriptionMessage, serde_json::Error> {
+                        Ok(to_raw_value(a)?.into())
+                    };
                     let mut rx = st.push.lock().unwrap().as_ref().unwrap().subscribe();
                     let first = *st.latest.lock().unwrap();
                     let sink = pending.accept().await?;
                     for a in [first.0, first.1].into_iter().flatten() {
-                        sink.send(to_raw_value(&a)?.into()).await?;
+                        sink.send(msg(&a)?).await?;
                     }
                     while let Ok(a) = rx.recv().await {
-                        sink.send(to_raw_value(&a)?.into()).await?;
+                        sink.send(msg(&a)?).await?;
                     }
-                    Ok(())
+                    jsonrpsee::core::SubscriptionResult::Ok(())
                 },
             )
             .unwrap();
         }
         let handle = server.start(m);
-        Self { addr, handle, state }
+        Self {
+            addr,
+            handle,
+            state,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -369,9 +411,13 @@ impl FakeOpNode {
         m.register_method("optimism_syncStatus", |_, st, _| {
             Ok::<_, jsonrpsee::types::ErrorObjectOwned>(*st.lock().unwrap())
         })
-            .unwrap();
+        .unwrap();
         let handle = server.start(m);
-        Self { addr, status, handle }
+        Self {
+            addr,
+            status,
+            handle,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -402,8 +448,11 @@ pub fn attested_config(data_dir: &Path, urls: Vec<String>, verify: bool) -> Foll
         jwt_secret: "/unused".into(),
         data_dir: data_dir.to_path_buf(),
         heads: HeadsSource::Attested(AttestedSources {
-            policy: trust_policy(&[pk(1).to_string(), pk(2).to_string(), pk(3).to_string()], 2)
-                .unwrap(),
+            policy: trust_policy(
+                &[pk(1).to_string(), pk(2).to_string(), pk(3).to_string()],
+                2,
+            )
+            .unwrap(),
             urls,
             gossip: None,
             poll_interval: Duration::from_millis(200),
@@ -412,7 +461,7 @@ pub fn attested_config(data_dir: &Path, urls: Vec<String>, verify: bool) -> Foll
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
         metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
         verify_output_root: verify,
-        healthz_max_safe_age: Duration::from_secs(1_000_000_000),
+        healthz_max_safe_age: Duration::from_secs(100_000_000_000),
     }
 }
 
@@ -420,7 +469,10 @@ pub fn attested_config(data_dir: &Path, urls: Vec<String>, verify: bool) -> Foll
 pub async fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     while !f() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

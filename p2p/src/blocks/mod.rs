@@ -9,7 +9,8 @@
 //!   node ──── BlockGossipNode: the swarm's event loop and its handle
 //! ```
 //!
-//! Peers come from static multiaddrs only: discv5 discovery is not implemented.
+//! Peers come from static multiaddrs and, when configured, discv5 discovery
+//! ([`crate::discovery`]).
 
 pub mod behaviour;
 pub mod config;

@@ -7,6 +7,7 @@
 //!        └── oneshot replies (publish, peers, scores, payload_by_number)    (Reject lowers the
 //!                                                                            sender's score)
 //!   every second: ban peers below the ban threshold; every redial interval: dial static peers
+//!   discovery (optional): DiscoveredPeer ──► known peers ──► dialled while below the peer goal
 //! ```
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ use alloy::primitives::Address;
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{Swarm, SwarmEvent};
@@ -31,17 +33,26 @@ use opfleet_protocol::p2p::{
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::MissedTickBehavior;
 
 use crate::blocks::behaviour::{BehaviourError, GossipBehaviour, GossipBehaviourEvent};
-use crate::blocks::config::{P2pConfig, StaticPeer};
+use crate::blocks::config::P2pConfig;
 use crate::blocks::req_resp::{PayloadStore, serve};
+use crate::discovery::{DiscoveredPeer, Discovery, DiscoveryError, Enr};
+pub use crate::peers::BannedPeer;
+use crate::peers::{BanList, dial_static_peers};
 
 /// How long [`BlockGossipNode::start`] waits for the listener to report its address.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often peer scores are compared with the ban threshold.
 const SCORE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Discovered peers handed over from the DHT walk and not yet taken by the event loop.
+const DISCOVERED_CHANNEL: usize = 64;
+
+/// Most discovered peers remembered for dialling.
+const MAX_DISCOVERED: usize = 1024;
 
 /// A block accepted from gossip.
 #[derive(Debug, Clone)]
@@ -73,6 +84,9 @@ pub enum NodeError {
         /// Why it failed.
         reason: String,
     },
+    /// Discovery could not start.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
     /// gossipsub refused a subscription.
     #[error("subscribe to {topic}: {reason}")]
     Subscribe {
@@ -122,15 +136,6 @@ pub enum RequestError {
     Node(#[from] NodeError),
 }
 
-/// A peer banned for its score.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BannedPeer {
-    /// The peer.
-    pub peer_id: PeerId,
-    /// Its score when it was banned.
-    pub score: f64,
-}
-
 type Reply<T> = oneshot::Sender<T>;
 
 enum Command {
@@ -144,6 +149,7 @@ enum Command {
     PeerScore(PeerId, Reply<Option<f64>>),
     Banned(Reply<Vec<BannedPeer>>),
     ListenAddrs(Reply<Vec<Multiaddr>>),
+    Discovered(Reply<Vec<PeerId>>),
     Request {
         peer: PeerId,
         number: u64,
@@ -160,6 +166,7 @@ pub struct BlockGossipNode {
     blocks: broadcast::Sender<GossipBlock>,
     local_peer_id: PeerId,
     request_timeout: Duration,
+    discovery: Option<Discovery>,
     task: JoinHandle<()>,
 }
 
@@ -173,6 +180,7 @@ impl BlockGossipNode {
         store: Arc<dyn PayloadStore>,
     ) -> Result<Self, NodeError> {
         let local_peer_id = identity.public().to_peer_id();
+        let identity_for_discovery = identity.clone();
         let behaviour = GossipBehaviour::new(&identity, &config)?;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
             .with_tokio()
@@ -225,6 +233,30 @@ impl BlockGossipNode {
         .map_err(listen)?;
         tracing::info!(peer_id = %local_peer_id, addr = %first_addr, "p2p node listening");
 
+        let (found_tx, found_rx) = mpsc::channel(DISCOVERED_CHANNEL);
+        let discovery = match &config.discovery {
+            Some(discovery_config) => {
+                let tcp_port = first_addr
+                    .iter()
+                    .find_map(|p| match p {
+                        Protocol::Tcp(port) => Some(port),
+                        _ => None,
+                    })
+                    .unwrap_or(0);
+                Some(
+                    Discovery::start(
+                        discovery_config,
+                        config.chain_id,
+                        &identity_for_discovery,
+                        tcp_port,
+                        found_tx,
+                    )
+                    .await?,
+                )
+            }
+            None => None,
+        };
+
         let (commands, command_rx) = mpsc::channel(64);
         let (blocks, _) = broadcast::channel(config.block_channel_capacity.max(1));
         let request_timeout = config.request_timeout;
@@ -237,7 +269,9 @@ impl BlockGossipNode {
             store,
             blocks: blocks.clone(),
             pending: HashMap::new(),
-            banned: HashMap::new(),
+            bans: BanList::new(config.ban_threshold, config.ban_duration),
+            found: discovery.is_some().then_some(found_rx),
+            discovered: HashMap::new(),
             config,
         };
         let task = tokio::spawn(event_loop.run(command_rx));
@@ -246,8 +280,27 @@ impl BlockGossipNode {
             blocks,
             local_peer_id,
             request_timeout,
+            discovery,
             task,
         })
+    }
+
+    /// This node's signed discovery record, when discovery runs (a bootnode for others).
+    pub fn local_enr(&self) -> Option<Enr> {
+        self.discovery.as_ref().map(Discovery::local_enr)
+    }
+
+    /// The discv5 routing table now, all chains included (empty without discovery).
+    pub fn discovery_table(&self) -> Vec<Enr> {
+        self.discovery
+            .as_ref()
+            .map(Discovery::table)
+            .unwrap_or_default()
+    }
+
+    /// The peers discovery found for this chain, dialled or not.
+    pub async fn discovered_peers(&self) -> Result<Vec<PeerId>, NodeError> {
+        self.ask(Command::Discovered).await
     }
 
     /// This node's peer id.
@@ -372,7 +425,17 @@ struct EventLoop {
     store: Arc<dyn PayloadStore>,
     blocks: broadcast::Sender<GossipBlock>,
     pending: HashMap<OutboundRequestId, PendingRequest>,
-    banned: HashMap<PeerId, (Instant, BannedPeer)>,
+    bans: BanList,
+    found: Option<mpsc::Receiver<DiscoveredPeer>>,
+    discovered: HashMap<PeerId, Multiaddr>,
+}
+
+/// Waits for the next discovered peer; never resolves when discovery is off.
+async fn next_found(found: &mut Option<mpsc::Receiver<DiscoveredPeer>>) -> Option<DiscoveredPeer> {
+    match found {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn unix_now() -> u64 {
@@ -389,6 +452,14 @@ impl EventLoop {
         let mut redial =
             tokio::time::interval(self.config.redial_interval.max(Duration::from_millis(100)));
         redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let connect_interval = self
+            .config
+            .discovery
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |d| d.interval)
+            .max(Duration::from_millis(100));
+        let mut connect = tokio::time::interval(connect_interval);
+        connect.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -398,6 +469,11 @@ impl EventLoop {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 _ = score_check.tick() => self.check_scores(),
                 _ = redial.tick() => self.dial_static_peers(),
+                found = next_found(&mut self.found) => match found {
+                    Some(peer) => self.remember(peer),
+                    None => self.found = None,
+                },
+                _ = connect.tick(), if self.found.is_some() => self.dial_discovered(),
             }
         }
         tracing::info!("p2p node stopped");
@@ -433,10 +509,13 @@ impl EventLoop {
                 let _ = reply.send(self.swarm.behaviour().gossipsub.peer_score(&peer));
             }
             Command::Banned(reply) => {
-                let _ = reply.send(self.banned.values().map(|(_, b)| *b).collect());
+                let _ = reply.send(self.bans.banned());
             }
             Command::ListenAddrs(reply) => {
                 let _ = reply.send(self.listen_addrs.clone());
+            }
+            Command::Discovered(reply) => {
+                let _ = reply.send(self.discovered.keys().copied().collect());
             }
             Command::Request {
                 peer,
@@ -498,7 +577,7 @@ impl EventLoop {
                 self.listen_addrs.retain(|a| a != &address);
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                if self.is_banned(&peer_id) {
+                if self.bans.is_banned(&peer_id) {
                     tracing::debug!(peer = %peer_id, "dropping connection from banned peer");
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                 } else {
@@ -642,66 +721,58 @@ impl EventLoop {
         }
     }
 
-    fn is_banned(&self, peer: &PeerId) -> bool {
-        self.banned
-            .get(peer)
-            .is_some_and(|(until, _)| *until > Instant::now())
-    }
-
     /// Bans connected peers whose score fell below the threshold; lifts expired bans.
     fn check_scores(&mut self) {
-        let now = Instant::now();
-        let expired: Vec<PeerId> = self
-            .banned
-            .iter()
-            .filter(|(_, (until, _))| *until <= now)
-            .map(|(peer, _)| *peer)
-            .collect();
-        for peer in expired {
-            self.banned.remove(&peer);
-            self.swarm
-                .behaviour_mut()
-                .gossipsub
-                .remove_blacklisted_peer(&peer);
-        }
-        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
-        for peer_id in peers {
-            let Some(score) = self.swarm.behaviour().gossipsub.peer_score(&peer_id) else {
-                continue;
-            };
-            if score < self.config.ban_threshold {
-                tracing::warn!(peer = %peer_id, score, "banning peer for its gossip score");
-                self.banned.insert(
-                    peer_id,
-                    (
-                        now + self.config.ban_duration,
-                        BannedPeer { peer_id, score },
-                    ),
-                );
-                self.swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .blacklist_peer(&peer_id);
-                let _ = self.swarm.disconnect_peer_id(peer_id);
-            }
-        }
+        self.bans.enforce(&mut self.swarm, |b| &mut b.gossipsub);
     }
 
     fn dial_static_peers(&mut self) {
-        let to_dial: Vec<StaticPeer> = self
-            .config
-            .static_peers
+        dial_static_peers(&mut self.swarm, &self.config.static_peers, &self.bans);
+    }
+
+    /// Keeps a discovered peer's latest address; the book is bounded, a full one drops a
+    /// peer that is not connected to make room.
+    fn remember(&mut self, peer: DiscoveredPeer) {
+        if !self.discovered.contains_key(&peer.peer_id) && self.discovered.len() >= MAX_DISCOVERED {
+            let stale = self
+                .discovered
+                .keys()
+                .find(|p| !self.swarm.is_connected(p))
+                .copied();
+            match stale {
+                Some(stale) => {
+                    self.discovered.remove(&stale);
+                }
+                None => return,
+            }
+        }
+        let first = self.discovered.insert(peer.peer_id, peer.addr).is_none();
+        if first {
+            tracing::debug!(peer = %peer.peer_id, "discovered peer");
+            self.dial_discovered();
+        }
+    }
+
+    /// op-node's connection loop: while below the peer goal, dial known discovered peers that
+    /// are neither connected nor banned, no more than the goal allows.
+    fn dial_discovered(&mut self) {
+        let goal = self.config.discovery.as_ref().map_or(0, |d| d.peers_goal);
+        let connected = self.swarm.connected_peers().count();
+        let room = goal.saturating_sub(connected);
+        let candidates: Vec<(PeerId, Multiaddr)> = self
+            .discovered
             .iter()
-            .filter(|p| !self.swarm.is_connected(&p.peer_id) && !self.is_banned(&p.peer_id))
-            .cloned()
+            .filter(|(p, _)| !self.swarm.is_connected(p) && !self.bans.is_banned(p))
+            .take(room)
+            .map(|(p, a)| (*p, a.clone()))
             .collect();
-        for peer in to_dial {
-            let opts = DialOpts::peer_id(peer.peer_id)
-                .addresses(vec![peer.addr.clone()])
+        for (peer_id, addr) in candidates {
+            let opts = DialOpts::peer_id(peer_id)
+                .addresses(vec![addr])
                 .condition(PeerCondition::DisconnectedAndNotDialing)
                 .build();
             if let Err(e) = self.swarm.dial(opts) {
-                tracing::debug!(peer = %peer.peer_id, error = %e, "static peer dial not started");
+                tracing::debug!(peer = %peer_id, error = %e, "discovered peer dial not started");
             }
         }
     }

@@ -1,5 +1,6 @@
 //! OP Stack types and codecs for opfleet. Pure code: no I/O, no async runtime.
 
+pub mod attributes;
 pub mod batch;
 pub mod batcher_data;
 pub mod blob;

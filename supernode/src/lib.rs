@@ -2,5 +2,6 @@
 
 pub mod cli;
 pub mod derive;
+pub mod driver;
 pub mod heads;
 pub mod inspect;

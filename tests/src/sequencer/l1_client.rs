@@ -10,11 +10,10 @@
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::eips::eip7840::BlobParams;
-use alloy::primitives::{B256, Log, U64, U256};
+use alloy::primitives::{B256, Log, U64};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
-use opfleet_protocol::L1BlockRef;
 use serde::Deserialize;
 
 /// Why an L1 read failed.
@@ -51,42 +50,7 @@ pub enum L1ClientError {
     },
 }
 
-/// An L1 block as an origin: its reference and the header values the L2 block takes from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct L1Origin {
-    /// The block reference.
-    pub block: L1BlockRef,
-    /// L1 base fee.
-    pub base_fee: U256,
-    /// L1 blob base fee (Prague schedule, as the devnet L1 prices blobs).
-    pub blob_base_fee: U256,
-    /// Mix hash (becomes the L2 `prevRandao`).
-    pub mix_hash: B256,
-    /// Parent beacon block root, if the L1 header has one.
-    pub parent_beacon_root: Option<B256>,
-}
-
-impl L1Origin {
-    /// The origin values of an L1 header.
-    pub fn from_header(hash: B256, h: &alloy::consensus::Header) -> Self {
-        let blob_base_fee = h
-            .excess_blob_gas
-            .map(|excess| BlobParams::prague().calc_blob_fee(excess))
-            .unwrap_or(1);
-        Self {
-            block: L1BlockRef {
-                hash,
-                number: h.number,
-                parent_hash: h.parent_hash,
-                timestamp: h.timestamp,
-            },
-            base_fee: U256::from(h.base_fee_per_gas.unwrap_or_default()),
-            blob_base_fee: U256::from(blob_base_fee),
-            mix_hash: h.mix_hash,
-            parent_beacon_root: h.parent_beacon_block_root,
-        }
-    }
-}
+pub use opfleet_protocol::attributes::L1Origin;
 
 /// Only what the sequencer needs of an L1 receipt.
 #[derive(Deserialize)]
@@ -122,7 +86,8 @@ impl L1Client {
                 method: "eth_getBlockByNumber",
                 reason: e.to_string(),
             })?;
-        Ok(block.map(|b| L1Origin::from_header(b.header.hash, &b.header.inner)))
+        Ok(block
+            .map(|b| L1Origin::from_header(b.header.hash, &b.header.inner, &BlobParams::prague())))
     }
 
     /// The L1 block at `number`, if mined.

@@ -164,3 +164,100 @@ async fn world_starts_and_every_endpoint_answers() {
     node.stop().await;
     net.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jovian_calldata_brotli_world() {
+    use opfleet_protocol::compression::Compression;
+    use opfleet_tests::batcher::DataAvailability;
+    use opfleet_tests::sequencer::DevnetFork;
+
+    let mut c = config("jovian", 1);
+    c.fork = DevnetFork::Jovian;
+    c.da = DataAvailability::calldata();
+    c.compression = Compression::Brotli { level: 10 };
+    c.interop = false;
+    let net = start(c).await;
+    let chain = net.endpoints.chains[0].clone();
+    let rollup =
+        RollupConfig::from_rollup_json(&std::fs::read_to_string(&chain.rollup_config).unwrap())
+            .unwrap();
+    assert_eq!(rollup.hardforks.jovian_time, Some(0));
+    assert_eq!(rollup.hardforks.interop_time, None);
+    assert!(rollup.genesis.system_config.min_base_fee.is_some());
+
+    // Batches arrive as calldata transactions carrying derivation version 0.
+    let l1 = net.endpoints.l1.clone();
+    let tx = eventually("a calldata batch", Duration::from_secs(40), || async {
+        let head = block_number(&l1).await;
+        for n in 1..=head {
+            let b = block(&l1, n).await;
+            let found = b["transactions"].as_array().and_then(|txs| {
+                txs.iter()
+                    .find(|t| {
+                        t["to"].as_str().and_then(|s| s.parse().ok()) == Some(chain.batch_inbox)
+                    })
+                    .cloned()
+            });
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    })
+    .await;
+    assert_eq!(tx["type"], "0x2", "{tx}");
+    assert!(tx["input"].as_str().unwrap().starts_with("0x00"), "{tx}");
+
+    // Jovian blocks still go out on the V4 topic.
+    let node = listener(&chain).await;
+    let got = tokio::time::timeout(Duration::from_secs(30), node.blocks().recv())
+        .await
+        .expect("no gossip block within 30 s")
+        .unwrap();
+    assert_eq!(got.version, BlockTopicVersion::V4);
+    OpNetworkPayloadEnvelope::decode_v4(&got.envelope.encode_v4().unwrap()).unwrap();
+    node.stop().await;
+    net.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_blobs_are_pruned_recent_ones_served() {
+    let mut c = config("prune", 1);
+    c.l1_blob_retention = Some(10);
+    let net = start(c).await;
+    let l1 = net.endpoints.l1.clone();
+    let beacon = net.endpoints.beacon.clone();
+    let inbox = net.endpoints.chains[0].batch_inbox;
+    let sidecars = |n: u64| {
+        let url = format!("{beacon}/eth/v1/beacon/blob_sidecars/{n}");
+        async move {
+            let v: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            v["data"].as_array().map_or(0, Vec::len)
+        }
+    };
+    // The first L1 block with a blob batch, and its sidecars while it is recent.
+    let (number, served) = eventually("a blob batch", Duration::from_secs(40), || async {
+        let head = block_number(&l1).await;
+        for n in 1..=head {
+            let b = block(&l1, n).await;
+            let has = b["transactions"].as_array().is_some_and(|txs| {
+                txs.iter().any(|t| {
+                    t["to"].as_str().and_then(|s| s.parse().ok()) == Some(inbox)
+                        && t["type"] == "0x3"
+                })
+            });
+            if has {
+                return Some((n, sidecars(n).await));
+            }
+        }
+        None
+    })
+    .await;
+    assert!(served > 0, "block {number} serves no sidecars while recent");
+    eventually("the blob pruned", Duration::from_secs(40), || async {
+        (sidecars(number).await == 0).then_some(())
+    })
+    .await;
+    assert!(block_number(&l1).await >= number + 10);
+    net.stop().await;
+}

@@ -56,6 +56,9 @@ struct Cli {
         default_value_t = 2
     )]
     l2_block_time: u64,
+    /// L1 blocks whose blobs the beacon API keeps (older ones are pruned; 0 keeps all).
+    #[arg(long = "l1.blob-retention", env = "OPFLEET_L1_BLOB_RETENTION", default_value_t = opfleet_tests::devnet::config::DEFAULT_BLOB_RETENTION)]
+    l1_blob_retention: u64,
     /// Newest fork, active from genesis.
     #[arg(long, env = "OPFLEET_FORK", value_enum, default_value_t = Fork::Isthmus)]
     fork: Fork,
@@ -196,6 +199,7 @@ impl Cli {
                 },
             },
             l1_block_time: self.l1_block_time,
+            l1_blob_retention: (self.l1_blob_retention > 0).then_some(self.l1_blob_retention),
             l2_block_time: self.l2_block_time,
             out_dir,
             endpoints_file: self.endpoints_file,
@@ -244,6 +248,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();

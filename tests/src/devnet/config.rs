@@ -143,6 +143,10 @@ pub struct DevnetConfig {
     pub l1_block_time: u64,
     /// Seconds per L2 block.
     pub l2_block_time: u64,
+    /// L1 blocks whose blobs the beacon API keeps serving (older finalized ones are pruned, as
+    /// beacon nodes do after their retention window); `None` keeps every blob. Bounds memory:
+    /// a blob is 128 KiB however little it carries.
+    pub l1_blob_retention: Option<u64>,
     /// L1 blocks the sequencer's next origin stays below the L1 head (op-node's
     /// `--sequencer.l1-confs`, 4 by default): reorgs up to this depth never touch an origin.
     pub sequencer_l1_confs: u64,
@@ -183,6 +187,10 @@ pub enum ConfigError {
     },
 }
 
+/// Default blob retention in L1 blocks (20 minutes of 2 s blocks; with two chains about 75 MB
+/// of blobs at most).
+pub const DEFAULT_BLOB_RETENTION: u64 = 600;
+
 /// The simulated L1's chain id.
 pub const L1_CHAIN_ID: ChainId = ChainId(900);
 
@@ -198,6 +206,7 @@ impl DevnetConfig {
             compression: Compression::Zlib,
             l1_block_time: 2,
             l2_block_time: 2,
+            l1_blob_retention: Some(DEFAULT_BLOB_RETENTION),
             sequencer_l1_confs: 4,
             txgen: TxGenConfig {
                 initiating_per_block: 1,

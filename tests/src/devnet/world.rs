@@ -452,6 +452,7 @@ impl Devnet {
             initial_batcher: batcher,
             rpc_addr: ports.addr(ports.l1_rpc),
             beacon_addr: ports.addr(ports.beacon),
+            blob_retention: config.l1_blob_retention,
             ..L1Config::devnet()
         };
         let l1 = Arc::new(L1::spawn(l1_config).await?);

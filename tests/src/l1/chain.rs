@@ -160,6 +160,7 @@ pub struct L1Chain {
     initial_batcher: Address,
     branch: u64,
     finalized: u64,
+    blob_retention: Option<u64>,
 }
 
 impl L1Chain {
@@ -194,6 +195,7 @@ impl L1Chain {
             initial_batcher: config.initial_batcher,
             branch: 0,
             finalized: 0,
+            blob_retention: config.blob_retention,
         };
         chain.push(genesis);
         chain
@@ -443,6 +445,28 @@ impl L1Chain {
         self.blocks.push(block);
         let (_, finalized) = self.tags.tags(number);
         self.finalized = self.finalized.max(finalized);
+        self.prune_blobs(number);
+    }
+
+    /// Drops the blobs of the block `blob_retention` below `head`, if it is finalized (a reorg
+    /// never re-includes a finalized block's transactions, so their blobs are never needed
+    /// again).
+    fn prune_blobs(&mut self, head: u64) {
+        let Some(old) = self
+            .blob_retention
+            .and_then(|r| head.checked_sub(r))
+            .filter(|n| *n <= self.finalized)
+        else {
+            return;
+        };
+        if let Some(block) = usize::try_from(old)
+            .ok()
+            .and_then(|n| self.blocks.get_mut(n))
+        {
+            for m in &mut block.txs {
+                m.tx.blobs = Vec::new();
+            }
+        }
     }
 
     fn enqueue_back(&mut self, tx: L1Tx) {

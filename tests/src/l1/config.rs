@@ -85,6 +85,9 @@ pub struct L1Config {
     pub beneficiary: Address,
     /// Random deposits.
     pub deposits: DepositConfig,
+    /// Blobs of blocks this many blocks below the head (and finalized) are pruned, as beacon
+    /// nodes prune after their retention window; `None` keeps every blob.
+    pub blob_retention: Option<u64>,
     /// Produce blocks on a timer; when false, only [`super::L1Handle::mine`] produces blocks.
     pub auto_mine: bool,
     /// Listen address of the JSON-RPC server (port 0 picks a free one).
@@ -115,6 +118,7 @@ impl L1Config {
                 max_per_block: 2,
                 seed: 1,
             },
+            blob_retention: None,
             auto_mine: true,
             rpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             beacon_addr: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -132,7 +132,13 @@ pub async fn listener(chain: &ChainEndpoints) -> BlockGossipNode {
     config.static_peers =
         vec![StaticPeer::from_multiaddr(chain.sequencer_p2p.parse().unwrap()).unwrap()];
     config.redial_interval = Duration::from_millis(300);
-    config.block_time = Duration::from_secs(1);
+    // Jovian changes a validation rule: take the activation from the chain's rollup.json.
+    let rollup = opfleet_protocol::config::RollupConfig::from_rollup_json(
+        &std::fs::read_to_string(&chain.rollup_config).unwrap(),
+    )
+    .unwrap();
+    config.block_time = Duration::from_secs(rollup.block_time);
+    config.jovian_time = rollup.hardforks.jovian_time;
     config
         .ip_colocation_whitelist
         .insert("127.0.0.1".parse().unwrap());

@@ -76,6 +76,15 @@ sleep 1
 pids+=($!)
 
 KONA_URL="http://127.0.0.1:$KONA_RPC_PORT"
+# kona has no static-peer flag and the devnet runs no discv5: dial the sequencer over kona's
+# op-node-compatible p2p RPC. kona starts derivation only after its engine has seen a VALID
+# forkchoice, which follows the first unsafe block from gossip.
+SEQ_P2P=$(jq -r ".chains[] | select(.chain_id == \"$CHAIN\" or .chain_id == $CHAIN) | .sequencer_p2p" "$E")
+for _ in $(seq 1 30); do
+  sleep 1
+  answer=$(rpc "$KONA_URL" opp2p_connectPeer "[\"$SEQ_P2P\"]" || true)
+  if [ -n "$answer" ]; then echo "opp2p_connectPeer $SEQ_P2P: $answer"; break; fi
+done
 mismatches=0
 reached=0
 start=$(date +%s)

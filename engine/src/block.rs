@@ -10,7 +10,8 @@
 //! ```
 
 use alloy::consensus::{Block, BlockBody, proofs::calculate_transaction_root};
-use alloy::primitives::B256;
+use alloy::eips::eip2718::Encodable2718;
+use alloy::primitives::{B256, Bytes};
 use alloy::rpc::types::BlockTransactions;
 use op_alloy_consensus::OpTxEnvelope;
 
@@ -84,6 +85,14 @@ pub fn full_transactions(block: &OpRpcBlock) -> Result<Vec<&OpTxEnvelope>, Block
             Err(BlockCheckError::NotFull(block.header.number))
         }
     }
+}
+
+/// The EIP-2718 bytes of a block's transactions, as payloads and attributes carry them.
+pub fn encoded_transactions(block: &OpRpcBlock) -> Result<Vec<Bytes>, BlockCheckError> {
+    Ok(full_transactions(block)?
+        .into_iter()
+        .map(|tx| tx.encoded_2718().into())
+        .collect())
 }
 
 /// The consensus form of a block with full transactions.
@@ -240,6 +249,7 @@ pub(crate) mod testutil {
 mod tests {
     use super::testutil::*;
     use super::*;
+    use alloy::eips::eip2718::Decodable2718;
     use opfleet_protocol::l1_info::L1InfoFork;
 
     fn sample() -> OpRpcBlock {
@@ -259,6 +269,11 @@ mod tests {
         let c = consensus_block(&block).unwrap();
         assert_eq!(c.header.hash_slow(), block.header.hash);
         assert_eq!(c.body.transactions.len(), 2);
+        let encoded = encoded_transactions(&block).unwrap();
+        assert_eq!(encoded.len(), 2);
+        for (bytes, tx) in encoded.iter().zip(&c.body.transactions) {
+            assert_eq!(OpTxEnvelope::decode_2718_exact(bytes).unwrap(), *tx);
+        }
     }
 
     #[test]

@@ -104,6 +104,13 @@ impl EngineClient {
         })
     }
 
+    /// The same client with another per-call timeout (default [`crate::rpc::DEFAULT_TIMEOUT`]).
+    pub fn with_timeout(self, timeout: std::time::Duration) -> Result<Self, EngineError> {
+        Ok(Self {
+            rpc: self.rpc.with_timeout(timeout)?,
+        })
+    }
+
     /// The Engine API URL.
     pub fn url(&self) -> &str {
         self.rpc.url()

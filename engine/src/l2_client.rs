@@ -101,6 +101,14 @@ impl L2Client {
         })
     }
 
+    /// The same client with another per-call timeout (default [`crate::rpc::DEFAULT_TIMEOUT`]).
+    pub fn with_timeout(self, timeout: std::time::Duration) -> Result<Self, L2ClientError> {
+        Ok(Self {
+            rpc: self.rpc.with_timeout(timeout)?,
+            ..self
+        })
+    }
+
     /// The endpoint URL.
     pub fn url(&self) -> &str {
         self.rpc.url()
@@ -127,7 +135,8 @@ impl L2Client {
         &self,
         tag: BlockNumberOrTag,
     ) -> Result<Option<OpRpcBlock>, L2ClientError> {
-        let block: Option<OpRpcBlock> = self.rpc.call("eth_getBlockByNumber", (tag, true)).await?;
+        let block: Option<OpRpcBlock> =
+            not_found_as_none(self.rpc.call("eth_getBlockByNumber", (tag, true)).await)?;
         let Some(block) = block else {
             return Ok(None);
         };
@@ -157,7 +166,8 @@ impl L2Client {
         &self,
         hash: B256,
     ) -> Result<Option<OpRpcBlock>, L2ClientError> {
-        let block: Option<OpRpcBlock> = self.rpc.call("eth_getBlockByHash", (hash, true)).await?;
+        let block: Option<OpRpcBlock> =
+            not_found_as_none(self.rpc.call("eth_getBlockByHash", (hash, true)).await)?;
         let Some(block) = block else {
             return Ok(None);
         };
@@ -200,17 +210,19 @@ impl L2Client {
             return Ok(None);
         };
         let block_ref = l2_block_ref(&block, &self.config.genesis)?;
-        let proof: Option<EIP1186AccountProofResponse> = self
-            .rpc
-            .call(
-                "eth_getProof",
-                (
-                    L2_TO_L1_MESSAGE_PASSER_ADDRESS,
-                    Vec::<B256>::new(),
-                    block_ref.hash,
-                ),
-            )
-            .await?;
+        // The block may have been reorged out between the two reads.
+        let proof: Option<EIP1186AccountProofResponse> = not_found_as_none(
+            self.rpc
+                .call(
+                    "eth_getProof",
+                    (
+                        L2_TO_L1_MESSAGE_PASSER_ADDRESS,
+                        Vec::<B256>::new(),
+                        block_ref.hash,
+                    ),
+                )
+                .await,
+        )?;
         let Some(proof) = proof else {
             return Ok(None);
         };
@@ -230,5 +242,77 @@ impl L2Client {
             Some(block) => Ok(Some(payload_from_block(&block, &self.topic_forks)?)),
             None => Ok(None),
         }
+    }
+}
+
+/// Error messages with which execution clients say "no such block" instead of answering null:
+/// geth and erigon for `safe`/`finalized` before anything is marked, and for `eth_getProof` at an
+/// unknown block (op-node `L2BlockRefByLabel` lists the same phrases).
+const NOT_FOUND_MESSAGES: [&str; 4] = [
+    "block not found",
+    "Unknown block",
+    "unknown block",
+    "header not found",
+];
+
+/// Whether a JSON-RPC error message means the block does not exist.
+pub fn is_not_found_message(message: &str) -> bool {
+    NOT_FOUND_MESSAGES.iter().any(|m| message.contains(m))
+}
+
+/// Reads a "no such block" error answer as `None`.
+fn not_found_as_none<T>(result: Result<Option<T>, RpcError>) -> Result<Option<T>, RpcError> {
+    match result {
+        Err(RpcError::Rpc { message, .. }) if is_not_found_message(&message) => Ok(None),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rpc_error(message: &str) -> RpcError {
+        RpcError::Rpc {
+            method: "eth_getBlockByNumber".into(),
+            code: -32000,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    #[test]
+    fn not_found_answers_read_as_none() {
+        for message in [
+            "safe block not found",
+            "finalized block not found",
+            "Unknown block",
+            "unknown block",
+            "header not found",
+        ] {
+            assert!(matches!(
+                not_found_as_none::<u64>(Err(rpc_error(message))),
+                Ok(None)
+            ));
+        }
+        assert!(matches!(
+            not_found_as_none::<u64>(Err(rpc_error("execution aborted"))),
+            Err(RpcError::Rpc { .. })
+        ));
+        assert!(matches!(not_found_as_none(Ok(Some(3u64))), Ok(Some(3))));
+    }
+
+    #[test]
+    fn error_classes() {
+        let transport = L2ClientError::Rpc(RpcError::Transport {
+            method: "m".into(),
+            url: "u".into(),
+            reason: "refused".into(),
+        });
+        assert!(transport.is_transport() && !transport.is_invalid());
+        let answered = L2ClientError::Rpc(rpc_error("execution aborted"));
+        assert!(!answered.is_transport() && !answered.is_invalid());
+        let invalid = L2ClientError::Block(BlockCheckError::NotFull(1));
+        assert!(!invalid.is_transport() && invalid.is_invalid());
     }
 }

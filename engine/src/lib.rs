@@ -22,13 +22,16 @@ pub mod output;
 pub mod payload;
 pub mod rpc;
 
-pub use block::{BlockCheckError, OpConsensusBlock, OpRpcBlock, check_block, consensus_block};
+pub use block::{
+    BlockCheckError, OpConsensusBlock, OpRpcBlock, check_block, consensus_block,
+    encoded_transactions,
+};
 pub use block_ref::{BlockRefError, l1_info_of, l2_block_ref};
 pub use engine_client::{EngineClient, EngineError, PayloadVersion};
 pub use jwt::{JwtError, JwtSecret};
-pub use l2_client::{L2Client, L2ClientError};
+pub use l2_client::{L2Client, L2ClientError, is_not_found_message};
 pub use output::{OutputAtBlock, OutputError, output_from_proof};
 pub use payload::{
     PayloadError, PayloadForGossip, payload_block_hash, payload_from_block, topic_fork_times,
 };
-pub use rpc::{RpcError, RpcTransport};
+pub use rpc::{DEFAULT_TIMEOUT, RpcError, RpcTransport};

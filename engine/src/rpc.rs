@@ -10,11 +10,16 @@
 //! (retry, alert), the endpoint answered with an error, or the answer is malformed.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::jwt::JwtSecret;
+
+/// How long a call may take, connection included, before it fails as a transport error: a hung
+/// execution client must not stall a driver forever.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How much of an unexpected HTTP body an error keeps.
 const BODY_EXCERPT: usize = 200;
@@ -156,14 +161,19 @@ impl RpcTransport {
                 parsed.scheme()
             )));
         }
-        let http = reqwest::Client::builder()
-            .build()
-            .map_err(|e| bad(e.to_string()))?;
         Ok(Self {
             url: url.to_string(),
-            http,
+            http: http_client(url, DEFAULT_TIMEOUT)?,
             secret,
             next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// The same endpoint with another per-call timeout.
+    pub fn with_timeout(self, timeout: Duration) -> Result<Self, RpcError> {
+        Ok(Self {
+            http: http_client(&self.url, timeout)?,
+            ..self
         })
     }
 
@@ -228,6 +238,16 @@ impl RpcTransport {
         }
         decode_response(method, &body)
     }
+}
+
+fn http_client(url: &str, timeout: Duration) -> Result<reqwest::Client, RpcError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| RpcError::Url {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 /// Reads a JSON-RPC response body: the error object if there is one, else the result as `R`.
@@ -344,6 +364,28 @@ mod tests {
         let err = t.call::<_, u64>("eth_blockNumber", ()).await.unwrap_err();
         assert!(err.is_transport(), "{err}");
         assert!(!err.is_unauthorized());
+    }
+
+    #[tokio::test]
+    async fn a_silent_endpoint_times_out_as_transport_error() {
+        // Accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let t = RpcTransport::new(&url, None)
+            .unwrap()
+            .with_timeout(Duration::from_millis(200))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let err = t.call::<_, u64>("eth_blockNumber", ()).await.unwrap_err();
+        assert!(err.is_transport(), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        held.abort();
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! safe head and derivation finds the same blocks again.
 //!
 //! The L1 is read in process (the devnet chain behind `L1Handle`) through the derivation I/O
-//! traits; the second execution client is driven over its real Engine API.
+//! traits; the execution client is driven through `opfleet-engine` (Engine API with JWT, eth
+//! JSON-RPC reads), as the supernode does.
 
 mod sequencer_common;
 
@@ -14,23 +15,18 @@ use std::time::{Duration, Instant};
 
 use alloy::consensus::{Header, ReceiptEnvelope, Sealed, TxEnvelope};
 use alloy::primitives::B256;
-use alloy::rpc::types::engine::{ForkchoiceState, PayloadStatusEnum};
 use alloy::signers::local::PrivateKeySigner;
-use op_alloy_rpc_types_engine::OpPayloadAttributes;
 use opfleet_protocol::blob::Blob;
 use opfleet_protocol::{ChainId, L1BlockRef, L2BlockRef};
 use opfleet_supernode::derive::L1BlobSchedule;
 use opfleet_supernode::derive::traits::{
     BlobProvider, IndexedBlobHash, L1ChainProvider, L1Tag, ProviderError,
 };
-use opfleet_supernode::driver::{
-    ChainDriver, DriverConfig, ElError, ExecutedBlock, ExecutionLayer, InsertOutcome, L2Tag, Step,
-};
+use opfleet_supernode::driver::{ChainDriver, DriverConfig, EngineExecutionLayer, Step};
 use opfleet_tests::batcher::{Batcher, BatcherConfig, BatcherHandle, DataAvailability, L1Sink};
 use opfleet_tests::el::{SimEl, SimElConfig, SimElHandle};
 use opfleet_tests::l1::L1Handle;
-use opfleet_tests::sequencer::engine_client::{EngineClient, GetPayloadVersion};
-use opfleet_tests::sequencer::{DevnetChainConfig, Sequencer, TxGenConfig};
+use opfleet_tests::sequencer::{DevnetChainConfig, DevnetFork, Sequencer, TxGenConfig};
 use sequencer_common::*;
 
 const CHAIN: ChainId = ChainId(901);
@@ -118,111 +114,6 @@ impl BlobProvider for DevnetL1 {
     }
 }
 
-/// The second execution client: reads in process, writes over the Engine API.
-struct DevnetEl {
-    el: Arc<SimElHandle>,
-    engine: EngineClient,
-}
-
-fn executed(b: &opfleet_tests::el::SimBlock) -> ExecutedBlock {
-    ExecutedBlock {
-        hash: b.hash,
-        header: b.header().clone(),
-        transactions: b.encoded_txs.clone(),
-        withdrawals: b
-            .block
-            .body
-            .withdrawals
-            .as_ref()
-            .map(|w| w.iter().cloned().collect()),
-    }
-}
-
-fn el_err(e: impl std::fmt::Display) -> ElError {
-    ElError::Invalid(e.to_string())
-}
-
-#[async_trait::async_trait]
-impl ExecutionLayer for DevnetEl {
-    async fn block_by_number(&self, number: u64) -> Result<Option<ExecutedBlock>, ElError> {
-        Ok(self.el.block_by_number(number).map(|b| executed(&b)))
-    }
-
-    async fn block_by_tag(&self, tag: L2Tag) -> Result<Option<ExecutedBlock>, ElError> {
-        let b = match tag {
-            L2Tag::Latest => self.el.head(),
-            L2Tag::Safe => self.el.safe(),
-            L2Tag::Finalized => self.el.finalized(),
-        };
-        Ok(Some(executed(&b)))
-    }
-
-    async fn insert(
-        &self,
-        parent: B256,
-        attributes: OpPayloadAttributes,
-        safe: B256,
-        finalized: B256,
-    ) -> Result<InsertOutcome, ElError> {
-        let state = ForkchoiceState {
-            head_block_hash: parent,
-            safe_block_hash: safe,
-            finalized_block_hash: finalized,
-        };
-        let fcu = self
-            .engine
-            .forkchoice_updated(state, Some(&attributes))
-            .await
-            .map_err(el_err)?;
-        if fcu.payload_status.status.is_invalid() {
-            return Ok(InsertOutcome::Invalid(format!("{:?}", fcu.payload_status)));
-        }
-        let id = fcu
-            .payload_id
-            .ok_or_else(|| el_err("forkchoiceUpdated with attributes gave no payload id"))?;
-        let envelope = self
-            .engine
-            .get_payload(id, GetPayloadVersion::V4)
-            .await
-            .map_err(el_err)?;
-        let status = self.engine.new_payload(&envelope).await.map_err(el_err)?;
-        if let PayloadStatusEnum::Invalid { validation_error } = status.status {
-            return Ok(InsertOutcome::Invalid(validation_error));
-        }
-        let hash = envelope.execution_payload.block_hash();
-        let state = ForkchoiceState {
-            head_block_hash: hash,
-            ..state
-        };
-        self.engine
-            .forkchoice_updated(state, None)
-            .await
-            .map_err(el_err)?;
-        let block = self
-            .el
-            .block_by_hash(hash)
-            .ok_or_else(|| el_err("inserted block not found"))?;
-        Ok(InsertOutcome::Inserted(Box::new(executed(&block))))
-    }
-
-    async fn forkchoice(&self, head: B256, safe: B256, finalized: B256) -> Result<(), ElError> {
-        let state = ForkchoiceState {
-            head_block_hash: head,
-            safe_block_hash: safe,
-            finalized_block_hash: finalized,
-        };
-        let r = self
-            .engine
-            .forkchoice_updated(state, None)
-            .await
-            .map_err(el_err)?;
-        if r.payload_status.status.is_invalid() {
-            return Err(el_err(format!("forkchoice {head}: {:?}", r.payload_status)));
-        }
-        Ok(())
-    }
-}
-
 /// L1, the sequencer's chain, a batcher and a driver on a second execution client.
 struct World {
     l1: Arc<L1Handle>,
@@ -230,11 +121,18 @@ struct World {
     seq: Sequencer,
     batcher: Option<BatcherHandle>,
     driver: ChainDriver,
+    /// The execution client the driver drives (kept running).
+    _driver_el: Arc<SimElHandle>,
 }
 
 /// The world; the driver runs on a second execution client, or with `on_sequencer_el` on the
 /// sequencer's own (where it consolidates instead of inserting).
 async fn world(da: DataAvailability, on_sequencer_el: bool) -> World {
+    world_with(da, on_sequencer_el, DevnetFork::Isthmus).await
+}
+
+/// [`world`] with the chain's newest fork (active from genesis) chosen.
+async fn world_with(da: DataAvailability, on_sequencer_el: bool, fork: DevnetFork) -> World {
     let l1 = manual_l1().await;
     let batcher = PrivateKeySigner::from_bytes(&BATCHER_KEY)
         .unwrap()
@@ -242,7 +140,11 @@ async fn world(da: DataAvailability, on_sequencer_el: bool) -> World {
     l1.set_batcher(batcher).unwrap();
     l1.mine();
     let l1 = Arc::new(l1);
-    let config = DevnetChainConfig::devnet(CHAIN);
+    let config = DevnetChainConfig {
+        fork,
+        min_base_fee: 1_000,
+        ..DevnetChainConfig::devnet(CHAIN)
+    };
     let Chain { el: seq_el, seq } = spawn_chain(&l1, config, TxGenConfig::default(), None).await;
     let seq_el = Arc::new(seq_el);
     let rollup = Arc::new(seq.rollup().clone());
@@ -274,18 +176,20 @@ async fn world(da: DataAvailability, on_sequencer_el: bool) -> World {
         Arc::new(el)
     };
     assert_eq!(el.genesis().hash, seq_el.genesis().hash);
-    let engine = EngineClient::new(el.engine_url(), jwt());
+    let secret = opfleet_engine::JwtSecret::from_hex(&jwt().to_hex()).unwrap();
+    let engine = opfleet_engine::EngineClient::new(&el.engine_url(), secret).unwrap();
+    let l2 = opfleet_engine::L2Client::new(&el.rpc_url(), &rollup).unwrap();
     let devnet_l1 = Arc::new(DevnetL1(l1.clone()));
     let driver = ChainDriver::new(
         DriverConfig {
-            rollup,
+            rollup: rollup.clone(),
             blob_schedule: L1BlobSchedule::prague_at(0),
             anchor: None,
             idle_interval: Duration::from_millis(20),
         },
         devnet_l1.clone(),
         devnet_l1,
-        Arc::new(DevnetEl { el, engine }),
+        Arc::new(EngineExecutionLayer::new(engine, l2, rollup.clone())),
     )
     .await
     .unwrap();
@@ -295,6 +199,7 @@ async fn world(da: DataAvailability, on_sequencer_el: bool) -> World {
         seq,
         batcher: Some(batcher),
         driver,
+        _driver_el: el,
     }
 }
 
@@ -448,27 +353,44 @@ async fn l1_reorg_under_the_batches_rewinds_and_rederives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consolidates_the_sequencers_own_blocks() {
-    let mut w = world(DataAvailability::Blobs, true).await;
-    // Sequence first (the driver would otherwise race the sequencer for the forkchoice).
-    for _ in 0..4 {
-        for _ in 0..3 {
-            w.seq.step().await.unwrap();
+    for fork in [DevnetFork::Isthmus, DevnetFork::Jovian] {
+        let mut w = world_with(DataAvailability::Blobs, true, fork).await;
+        // Sequence first (the driver would otherwise race the sequencer for the forkchoice).
+        for _ in 0..4 {
+            for _ in 0..3 {
+                w.seq.step().await.unwrap();
+            }
+            w.l1.mine();
         }
-        w.l1.mine();
+        let steps = sync(&mut w).await;
+        assert_eq!(steps.len() as u64, w.seq.head().number);
+        assert!(
+            steps.iter().all(|s| matches!(s, Step::Consolidated(_))),
+            "{fork:?}: every block is the sequencer's: {steps:?}"
+        );
+        let safe = w.driver.safe_head();
+        assert_eq!(safe, w.seq.head());
+        assert_same_chain(&w, &safe);
+        assert_eq!(
+            w.seq_el.safe().hash,
+            safe.hash,
+            "the EL's safe label follows"
+        );
+        finish(w).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn derives_a_jovian_chain() {
+    let mut w = world_with(DataAvailability::Blobs, false, DevnetFork::Jovian).await;
+    sequence(&mut w, 3).await;
     let steps = sync(&mut w).await;
-    assert_eq!(steps.len() as u64, w.seq.head().number);
     assert!(
-        steps.iter().all(|s| matches!(s, Step::Consolidated(_))),
-        "every block is the sequencer's: {steps:?}"
+        steps.iter().all(|s| matches!(s, Step::Inserted(_))),
+        "{steps:?}"
     );
     let safe = w.driver.safe_head();
     assert_eq!(safe, w.seq.head());
     assert_same_chain(&w, &safe);
-    assert_eq!(
-        w.seq_el.safe().hash,
-        safe.hash,
-        "the EL's safe label follows"
-    );
     finish(w).await;
 }

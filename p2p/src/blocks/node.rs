@@ -7,6 +7,7 @@
 //!        └── oneshot replies (publish, peers, scores, payload_by_number)    (Reject lowers the
 //!                                                                            sender's score)
 //!   every second: ban peers below the ban threshold; every redial interval: dial static peers
+//!   discovery (optional): DiscoveredPeer ──► known peers ──► dialled while below the peer goal
 //! ```
 
 use std::collections::HashMap;
@@ -17,7 +18,9 @@ use alloy::primitives::Address;
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{Swarm, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, noise, tcp, yamux};
 use op_alloy_rpc_types_engine::{OpExecutionPayloadEnvelope, OpNetworkPayloadEnvelope};
@@ -29,12 +32,15 @@ use opfleet_protocol::p2p::{
     decode_block_message, recover_signer, validate_block,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::blocks::behaviour::{BehaviourError, GossipBehaviour, GossipBehaviourEvent};
 use crate::blocks::config::P2pConfig;
-use crate::blocks::req_resp::{PayloadStore, serve};
+use crate::blocks::rate_limit::ServeLimits;
+use crate::blocks::rate_limit::{Admission, ServeThrottle};
+use crate::blocks::req_resp::{PayloadStore, RawResponse, refused, serve};
+use crate::discovery::{DiscoveredPeer, Discovery, DiscoveryError, Enr};
 pub use crate::peers::BannedPeer;
 use crate::peers::{BanList, dial_static_peers};
 
@@ -43,6 +49,12 @@ const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often peer scores are compared with the ban threshold.
 const SCORE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Discovered peers handed over from the DHT walk and not yet taken by the event loop.
+const DISCOVERED_CHANNEL: usize = 64;
+
+/// Most discovered peers remembered for dialling.
+const MAX_DISCOVERED: usize = 1024;
 
 /// A block accepted from gossip.
 #[derive(Debug, Clone)]
@@ -74,6 +86,9 @@ pub enum NodeError {
         /// Why it failed.
         reason: String,
     },
+    /// Discovery could not start.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
     /// gossipsub refused a subscription.
     #[error("subscribe to {topic}: {reason}")]
     Subscribe {
@@ -136,6 +151,7 @@ enum Command {
     PeerScore(PeerId, Reply<Option<f64>>),
     Banned(Reply<Vec<BannedPeer>>),
     ListenAddrs(Reply<Vec<Multiaddr>>),
+    Discovered(Reply<Vec<PeerId>>),
     Request {
         peer: PeerId,
         number: u64,
@@ -152,6 +168,7 @@ pub struct BlockGossipNode {
     blocks: broadcast::Sender<GossipBlock>,
     local_peer_id: PeerId,
     request_timeout: Duration,
+    discovery: Option<Discovery>,
     task: JoinHandle<()>,
 }
 
@@ -165,6 +182,7 @@ impl BlockGossipNode {
         store: Arc<dyn PayloadStore>,
     ) -> Result<Self, NodeError> {
         let local_peer_id = identity.public().to_peer_id();
+        let identity_for_discovery = identity.clone();
         let behaviour = GossipBehaviour::new(&identity, &config)?;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
             .with_tokio()
@@ -217,6 +235,30 @@ impl BlockGossipNode {
         .map_err(listen)?;
         tracing::info!(peer_id = %local_peer_id, addr = %first_addr, "p2p node listening");
 
+        let (found_tx, found_rx) = mpsc::channel(DISCOVERED_CHANNEL);
+        let discovery = match &config.discovery {
+            Some(discovery_config) => {
+                let tcp_port = first_addr
+                    .iter()
+                    .find_map(|p| match p {
+                        Protocol::Tcp(port) => Some(port),
+                        _ => None,
+                    })
+                    .unwrap_or(0);
+                Some(
+                    Discovery::start(
+                        discovery_config,
+                        config.chain_id,
+                        &identity_for_discovery,
+                        tcp_port,
+                        found_tx,
+                    )
+                    .await?,
+                )
+            }
+            None => None,
+        };
+
         let (commands, command_rx) = mpsc::channel(64);
         let (blocks, _) = broadcast::channel(config.block_channel_capacity.max(1));
         let request_timeout = config.request_timeout;
@@ -230,6 +272,20 @@ impl BlockGossipNode {
             blocks: blocks.clone(),
             pending: HashMap::new(),
             bans: BanList::new(config.ban_threshold, config.ban_duration),
+            found: discovery.is_some().then_some(found_rx),
+            throttle: ServeThrottle::new(
+                ServeLimits {
+                    max_throttle_delay: config.serve_limits.max_throttle_delay.min(
+                        config
+                            .request_timeout
+                            .saturating_sub(Duration::from_secs(1)),
+                    ),
+                    ..config.serve_limits
+                },
+                Instant::now(),
+            ),
+            throttled: JoinSet::new(),
+            discovered: HashMap::new(),
             config,
         };
         let task = tokio::spawn(event_loop.run(command_rx));
@@ -238,8 +294,27 @@ impl BlockGossipNode {
             blocks,
             local_peer_id,
             request_timeout,
+            discovery,
             task,
         })
+    }
+
+    /// This node's signed discovery record, when discovery runs (a bootnode for others).
+    pub fn local_enr(&self) -> Option<Enr> {
+        self.discovery.as_ref().map(Discovery::local_enr)
+    }
+
+    /// The discv5 routing table now, all chains included (empty without discovery).
+    pub fn discovery_table(&self) -> Vec<Enr> {
+        self.discovery
+            .as_ref()
+            .map(Discovery::table)
+            .unwrap_or_default()
+    }
+
+    /// The peers discovery found for this chain, dialled or not.
+    pub async fn discovered_peers(&self) -> Result<Vec<PeerId>, NodeError> {
+        self.ask(Command::Discovered).await
     }
 
     /// This node's peer id.
@@ -365,6 +440,25 @@ struct EventLoop {
     blocks: broadcast::Sender<GossipBlock>,
     pending: HashMap<OutboundRequestId, PendingRequest>,
     bans: BanList,
+    found: Option<mpsc::Receiver<DiscoveredPeer>>,
+    discovered: HashMap<PeerId, Multiaddr>,
+    throttle: ServeThrottle,
+    throttled: JoinSet<ThrottledRequest>,
+}
+
+/// A `payload_by_number` request waiting for its rate-limit tokens.
+struct ThrottledRequest {
+    peer: PeerId,
+    number: u64,
+    channel: request_response::ResponseChannel<RawResponse>,
+}
+
+/// Waits for the next discovered peer; never resolves when discovery is off.
+async fn next_found(found: &mut Option<mpsc::Receiver<DiscoveredPeer>>) -> Option<DiscoveredPeer> {
+    match found {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn unix_now() -> u64 {
@@ -381,6 +475,14 @@ impl EventLoop {
         let mut redial =
             tokio::time::interval(self.config.redial_interval.max(Duration::from_millis(100)));
         redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let connect_interval = self
+            .config
+            .discovery
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |d| d.interval)
+            .max(Duration::from_millis(100));
+        let mut connect = tokio::time::interval(connect_interval);
+        connect.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -390,6 +492,14 @@ impl EventLoop {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 _ = score_check.tick() => self.check_scores(),
                 _ = redial.tick() => self.dial_static_peers(),
+                found = next_found(&mut self.found) => match found {
+                    Some(peer) => self.remember(peer),
+                    None => self.found = None,
+                },
+                _ = connect.tick(), if self.found.is_some() => self.dial_discovered(),
+                Some(Ok(waited)) = self.throttled.join_next(), if !self.throttled.is_empty() => {
+                    self.respond(waited.peer, waited.number, waited.channel);
+                }
             }
         }
         tracing::info!("p2p node stopped");
@@ -429,6 +539,9 @@ impl EventLoop {
             }
             Command::ListenAddrs(reply) => {
                 let _ = reply.send(self.listen_addrs.clone());
+            }
+            Command::Discovered(reply) => {
+                let _ = reply.send(self.discovered.keys().copied().collect());
             }
             Command::Request {
                 peer,
@@ -592,19 +705,24 @@ impl EventLoop {
                         request, channel, ..
                     },
                 ..
-            } => {
-                tracing::debug!(%peer, number = request, "serving payload_by_number");
-                let response = serve(self.store.as_ref(), request);
-                if self
-                    .swarm
-                    .behaviour_mut()
-                    .payload_by_number
-                    .send_response(channel, response)
-                    .is_err()
-                {
-                    tracing::debug!(%peer, "payload_by_number requester went away");
+            } => match self.throttle.admit(peer, Instant::now()) {
+                Admission::Now => self.respond(peer, request, channel),
+                Admission::After(wait) => {
+                    tracing::debug!(%peer, number = request, ?wait, "throttling payload_by_number");
+                    self.throttled.spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        ThrottledRequest {
+                            peer,
+                            number: request,
+                            channel,
+                        }
+                    });
                 }
-            }
+                Admission::Refuse => {
+                    tracing::debug!(%peer, number = request, "payload_by_number over the rate limits");
+                    self.send_response(peer, channel, refused());
+                }
+            },
             request_response::Event::Message {
                 message:
                     request_response::Message::Response {
@@ -634,6 +752,35 @@ impl EventLoop {
         }
     }
 
+    /// Answers a request whose rate-limit tokens are covered.
+    fn respond(
+        &mut self,
+        peer: PeerId,
+        number: u64,
+        channel: request_response::ResponseChannel<RawResponse>,
+    ) {
+        tracing::debug!(%peer, number, "serving payload_by_number");
+        let response = serve(self.store.as_ref(), number);
+        self.send_response(peer, channel, response);
+    }
+
+    fn send_response(
+        &mut self,
+        peer: PeerId,
+        channel: request_response::ResponseChannel<RawResponse>,
+        response: RawResponse,
+    ) {
+        if self
+            .swarm
+            .behaviour_mut()
+            .payload_by_number
+            .send_response(channel, response)
+            .is_err()
+        {
+            tracing::debug!(%peer, "payload_by_number requester went away");
+        }
+    }
+
     /// Bans connected peers whose score fell below the threshold; lifts expired bans.
     fn check_scores(&mut self) {
         self.bans.enforce(&mut self.swarm, |b| &mut b.gossipsub);
@@ -641,6 +788,53 @@ impl EventLoop {
 
     fn dial_static_peers(&mut self) {
         dial_static_peers(&mut self.swarm, &self.config.static_peers, &self.bans);
+    }
+
+    /// Keeps a discovered peer's latest address; the book is bounded, a full one drops a
+    /// peer that is not connected to make room.
+    fn remember(&mut self, peer: DiscoveredPeer) {
+        if !self.discovered.contains_key(&peer.peer_id) && self.discovered.len() >= MAX_DISCOVERED {
+            let stale = self
+                .discovered
+                .keys()
+                .find(|p| !self.swarm.is_connected(p))
+                .copied();
+            match stale {
+                Some(stale) => {
+                    self.discovered.remove(&stale);
+                }
+                None => return,
+            }
+        }
+        let first = self.discovered.insert(peer.peer_id, peer.addr).is_none();
+        if first {
+            tracing::debug!(peer = %peer.peer_id, "discovered peer");
+            self.dial_discovered();
+        }
+    }
+
+    /// op-node's connection loop: while below the peer goal, dial known discovered peers that
+    /// are neither connected nor banned, no more than the goal allows.
+    fn dial_discovered(&mut self) {
+        let goal = self.config.discovery.as_ref().map_or(0, |d| d.peers_goal);
+        let connected = self.swarm.connected_peers().count();
+        let room = goal.saturating_sub(connected);
+        let candidates: Vec<(PeerId, Multiaddr)> = self
+            .discovered
+            .iter()
+            .filter(|(p, _)| !self.swarm.is_connected(p) && !self.bans.is_banned(p))
+            .take(room)
+            .map(|(p, a)| (*p, a.clone()))
+            .collect();
+        for (peer_id, addr) in candidates {
+            let opts = DialOpts::peer_id(peer_id)
+                .addresses(vec![addr])
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(peer = %peer_id, error = %e, "discovered peer dial not started");
+            }
+        }
     }
 }
 

@@ -257,10 +257,19 @@ impl Pipeline {
                 self.data_loaded = true;
                 self.frames.check_timeout(origin.number, self.limits());
             }
-            match self
+            let dropped_before = self.batches.stats().dropped;
+            let step = self
                 .batches
-                .next_batch(parent, &mut self.reader, &self.known)
-            {
+                .next_batch(parent, &mut self.reader, &self.known);
+            if self.batches.stats().dropped > dropped_before {
+                tracing::warn!(
+                    chain = %self.config.rollup.l2_chain_id,
+                    origin = origin.number,
+                    parent = parent.number,
+                    "invalid batch dropped"
+                );
+            }
+            match step {
                 BatchStep::Batch {
                     batch,
                     last_in_span,
@@ -290,6 +299,16 @@ impl Pipeline {
                     }
                     if let Some(item) = self.data.pop_front() {
                         let ingest = self.frames.ingest(&item.data, origin.id(), self.limits());
+                        if ingest.invalid || ingest.dropped_frames > 0 {
+                            tracing::debug!(
+                                chain = %self.config.rollup.l2_chain_id,
+                                origin = origin.number,
+                                tx_index = item.tx_index,
+                                invalid = ingest.invalid,
+                                dropped_frames = ingest.dropped_frames,
+                                "batcher data not fully used"
+                            );
+                        }
                         self.ready.extend(ingest.ready);
                         continue;
                     }

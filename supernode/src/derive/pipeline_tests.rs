@@ -543,3 +543,56 @@ async fn system_config_updates_move_the_batcher_and_the_gas_limit() {
         assert_eq!(info.batcher, batcher);
     }
 }
+
+proptest::proptest! {
+    // Each case signs transactions and compresses channels: few cases keep the debug build quick.
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+    /// Any split of the chain into channels of singular or span batches, cut into frames of any
+    /// size and packed several per transaction, derives back exactly the chain.
+    #[test]
+    fn any_batching_derives_the_chain(
+        n in 1u64..14,
+        cuts in proptest::collection::vec((1u64..6, proptest::prelude::any::<bool>()), 1..6),
+        frame_size in 40usize..600,
+        frames_per_tx in 1usize..4,
+    ) {
+        let l1 = Arc::new(FakeL1::with_chain(8));
+        let r = rollup(l1.block(0), 10);
+        let (refs, batches) = sequence(&l1, &r, n);
+        let mut txs = Vec::new();
+        let mut start = 0usize;
+        let mut nonce = 0;
+        for (k, (len, span)) in cuts.iter().cycle().enumerate() {
+            if start >= batches.len() {
+                break;
+            }
+            let end = (start + *len as usize).min(batches.len());
+            let chunk = &batches[start..end];
+            let entries = if *span {
+                let first_origin_changed = refs[start + 1].sequence_number == 0;
+                span_entry(&r, chunk, first_origin_changed)
+            } else {
+                singular_entries(chunk)
+            };
+            let packed = compress(&entries, Compression::Zlib).unwrap();
+            let frames = split_channel(ChannelId([k as u8; 16]), &packed, frame_size).unwrap();
+            for group in frames.chunks(frames_per_tx) {
+                let data = encode_frames(group).unwrap();
+                txs.push(calldata_tx(&batcher_key().0, nonce, INBOX, &data));
+                nonce += 1;
+            }
+            start = end;
+        }
+        l1.set_txs(l1.block(3).hash, txs);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let got = rt.block_on(async {
+            let mut p = pipeline(&l1, &r).await;
+            derive_all(&mut p, refs[0]).await
+        });
+        let blocks: Vec<L2BlockRef> = got.iter().map(|(b, _)| *b).collect();
+        proptest::prop_assert_eq!(blocks, refs[1..].to_vec());
+        for (i, (_, d)) in got.iter().enumerate() {
+            proptest::prop_assert_eq!(user_txs(d), batches[i].transactions.clone());
+        }
+    }
+}

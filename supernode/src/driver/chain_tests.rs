@@ -282,3 +282,55 @@ async fn a_failed_insert_is_retried_with_the_same_attributes() {
     run_to_idle(&mut d).await;
     assert_eq!(d.safe_head(), reference.safe_head());
 }
+
+#[tokio::test]
+async fn a_restart_continues_from_the_els_safe_head() {
+    let (l1, r) = posted();
+    let el = Arc::new(FakeEl::with_genesis(&r));
+    let mut d = driver(&l1, &el, &r).await;
+    run_to_idle(&mut d).await;
+    let mut again = driver(&l1, &el, &r).await;
+    assert_eq!(again.safe_head(), d.safe_head());
+    assert!(run_to_idle(&mut again).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_restart_walks_back_from_a_safe_head_whose_origin_was_reorged_out() {
+    let (l1, r) = posted();
+    let el = Arc::new(FakeEl::with_genesis(&r));
+    let mut d = driver(&l1, &el, &r).await;
+    run_to_idle(&mut d).await;
+    assert_eq!(d.safe_head().l1_origin.number, 1);
+    // L1 block 1 (block 6's origin) is replaced while the driver is down.
+    l1.rewind_to(1);
+    for _ in 0..4 {
+        l1.mine(2);
+    }
+    let again = driver(&l1, &el, &r).await;
+    assert_eq!(again.safe_head().number, 5);
+    assert_eq!(again.safe_head().l1_origin.number, 0);
+}
+
+#[tokio::test]
+async fn run_publishes_heads_until_stopped() {
+    let (l1, r) = posted();
+    let el = Arc::new(FakeEl::with_genesis(&r));
+    let d = driver(&l1, &el, &r).await;
+    let mut heads = d.subscribe();
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(d.run(stopped));
+    let safe = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            heads.changed().await.unwrap();
+            let h = *heads.borrow();
+            if h.status.safe_l2.number == 6 {
+                return h;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(safe.status.unsafe_l2.number, 6);
+    stop.send(true).unwrap();
+    assert_eq!(task.await.unwrap(), Ok(()));
+}

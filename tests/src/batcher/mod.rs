@@ -264,6 +264,12 @@ impl BatcherHandle {
         status_of(&self.status).clone()
     }
 
+    /// A reader of the live status that does not borrow the handle (for status pages).
+    pub fn status_reader(&self) -> impl Fn() -> BatcherStatus + Send + Sync + 'static {
+        let status = self.status.clone();
+        move || status_of(&status).clone()
+    }
+
     /// Stops reading and posting. Once this returns no further transaction is sent.
     pub fn pause(&self) {
         // The task reads the control under the watch lock while it submits, so this waits

@@ -42,6 +42,37 @@ impl L1BlobSchedule {
         Self::new(vec![(prague_time, BlobParams::prague())])
     }
 
+    /// Ethereum mainnet: Cancun, Prague, Osaka, BPO1, BPO2 (go-ethereum `params/config.go`).
+    pub fn mainnet() -> Self {
+        Self::new(vec![
+            (1_710_338_135, BlobParams::cancun()),
+            (1_746_612_311, BlobParams::prague()),
+            (1_764_798_551, BlobParams::osaka()),
+            (1_765_290_071, BlobParams::bpo1()),
+            (1_767_747_671, BlobParams::bpo2()),
+        ])
+    }
+
+    /// Sepolia: Cancun, Prague, Osaka, BPO1, BPO2 (go-ethereum `params/config.go`).
+    pub fn sepolia() -> Self {
+        Self::new(vec![
+            (1_706_655_072, BlobParams::cancun()),
+            (1_741_159_776, BlobParams::prague()),
+            (1_760_427_360, BlobParams::osaka()),
+            (1_761_017_184, BlobParams::bpo1()),
+            (1_761_607_008, BlobParams::bpo2()),
+        ])
+    }
+
+    /// The schedule of a known L1 chain (1 mainnet, 11155111 Sepolia).
+    pub fn for_l1_chain(chain_id: opfleet_protocol::ChainId) -> Option<Self> {
+        match chain_id.get() {
+            1 => Some(Self::mainnet()),
+            11_155_111 => Some(Self::sepolia()),
+            _ => None,
+        }
+    }
+
     /// The parameters at L1 time `ts`.
     pub fn at(&self, ts: u64) -> BlobParams {
         self.forks
@@ -175,4 +206,28 @@ pub async fn build_attributes(
         sequence_number,
         system_config: sys,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_picks_the_latest_fork_at_a_time() {
+        let m = L1BlobSchedule::mainnet();
+        assert_eq!(m.at(0), BlobParams::cancun());
+        assert_eq!(m.at(1_746_612_310), BlobParams::cancun());
+        assert_eq!(m.at(1_746_612_311), BlobParams::prague());
+        assert_eq!(m.at(1_765_290_071).update_fraction, 8_346_193);
+        assert_eq!(m.at(u64::MAX).update_fraction, 11_684_671);
+        assert_eq!(
+            L1BlobSchedule::for_l1_chain(opfleet_protocol::ChainId(11_155_111)),
+            Some(L1BlobSchedule::sepolia())
+        );
+        assert_eq!(
+            L1BlobSchedule::for_l1_chain(opfleet_protocol::ChainId(900)),
+            None
+        );
+        assert_eq!(L1BlobSchedule::prague_at(10).at(9), BlobParams::cancun());
+    }
 }

@@ -261,7 +261,10 @@ impl BatchStage {
                     };
                 }
                 BatchValidity::Past => self.stats.past += 1,
-                BatchValidity::Drop(_) | BatchValidity::Future | BatchValidity::Undecided => {
+                // op-node moves on without flushing (cannot happen once the origin is past the
+                // parent's: every L1 block the check may need is known).
+                BatchValidity::Undecided => self.stats.dropped += 1,
+                BatchValidity::Drop(_) | BatchValidity::Future => {
                     self.stats.dropped += 1;
                     self.next_span.clear();
                     reader.flush();

@@ -148,6 +148,13 @@ async fn headers_by_hash_number_and_tag() {
     assert_eq!(header.parent_hash, head.parent_hash);
     assert_eq!(header.timestamp, head.timestamp);
 
+    // The same through the trait objects derivation holds.
+    let (provider, _blobs) = shared.providers(CHAIN_A);
+    assert_eq!(
+        provider.block_ref_by_tag(L1Tag::Latest).await.unwrap(),
+        head
+    );
+
     let unknown = a.header_by_hash(B256::repeat_byte(0x42)).await.unwrap_err();
     assert!(matches!(unknown, ProviderError::NotFound(_)), "{unknown}");
     l1.stop().await;

@@ -27,7 +27,7 @@ use super::metrics::{CacheStats, ChainCacheMetrics};
 use super::retry::{Clock, RetryPolicy, TokioClock, retry};
 use super::rpc::{RpcError, RpcTransport};
 use super::verify::{self, BlockCheckError};
-use crate::derive::traits::{L1ChainProvider, L1Tag, ProviderError};
+use crate::derive::traits::{BlobProvider, L1ChainProvider, L1Tag, ProviderError};
 
 /// Why the client could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +136,12 @@ impl L1Client {
             chain,
             metrics,
         }
+    }
+
+    /// One chain's handle as the two trait objects derivation takes.
+    pub fn providers(&self, chain: ChainId) -> (Arc<dyn L1ChainProvider>, Arc<dyn BlobProvider>) {
+        let handle = Arc::new(self.for_chain(chain));
+        (handle.clone(), handle)
     }
 
     /// Entries and estimated bytes in the shared cache.

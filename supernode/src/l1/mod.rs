@@ -13,10 +13,11 @@
 //! Everything cached is addressed by content (block hash, versioned hash) and verified before it
 //! goes in; answers by number or tag are never cached, so L1 reorgs need no invalidation.
 //!
-//! Construction (once per process, before the chains start):
-//! `let l1 = L1Client::new(args.to_config())?; let chain_l1 = l1.for_chain(chain_id);`
-//! then hand `Arc::new(chain_l1)` to the chain's derivation as `Arc<dyn L1ChainProvider>` and
-//! `Arc<dyn BlobProvider>`.
+//! Construction (once per process, before the chains start; install the Prometheus recorder
+//! first so the counters land in it):
+//! `let l1 = L1Client::new(args.to_config())?;` (`args: L1Args`, flattened into the command),
+//! then per chain `let (l1_chain, blobs) = l1.providers(chain_id);` for `Pipeline::new`, or
+//! `l1.for_chain(chain_id)` for the concrete handle (its `cache_stats()` feeds a status page).
 
 pub mod beacon;
 pub mod blobs;

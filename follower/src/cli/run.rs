@@ -282,20 +282,15 @@ mod tests {
     use crate::config::{ConfigError, HeadsSource};
 
     fn parse(extra: &[&str]) -> Result<crate::config::FollowerConfig, ConfigError> {
-        let rollup =
-            std::env::temp_dir().join(format!("opfleet-follower-cli-{}.json", std::process::id()));
-        let cfg = opfleet_protocol::config::RollupConfig {
-            block_time: 2,
-            l2_chain_id: opfleet_protocol::ChainId(901),
-            l1_chain_id: opfleet_protocol::ChainId(900),
-            ..Default::default()
-        };
-        std::fs::write(&rollup, cfg.to_rollup_json().unwrap()).unwrap();
+        let rollup = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../protocol/src/config/testdata/base-sepolia-rollup.json"
+        );
         let mut argv = vec![
             "opfleet-follower",
             "run",
             "--rollup-config",
-            rollup.to_str().unwrap(),
+            rollup,
             "--l2",
             "http://127.0.0.1:8551",
             "--l2.jwt-secret",

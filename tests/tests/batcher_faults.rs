@@ -148,29 +148,37 @@ async fn l1_reorg_of_batcher_transactions_loses_nothing() {
     let mut w = world().await;
     build_blocks(&mut w, 10, BlockShape::SMALL).await;
     let batcher = spawn_batcher(&w, batcher_config(&w)).await;
-    // Mine by hand until the first channel is out, then once more to include it.
-    for _ in 0..100 {
-        if batcher.status().txs > 0 {
-            break;
-        }
-        w.l1.mine();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    w.l1.mine();
+    // Mine by hand until the first batcher transaction is in a block. Under load the batcher
+    // can take many L1 blocks to post, so wait on the chain itself, not on the batcher's status.
     let batcher_addr = batcher.address();
-    let recent = w.l1.with_chain(|c| {
-        let head = c.head().header.number;
-        c.range(head - 1, head)
-            .flat_map(|b| b.txs.iter())
-            .filter(|m| m.tx.tx.signer() == batcher_addr)
-            .count()
-    });
-    assert!(
-        recent > 0,
-        "a batcher transaction is in the last two blocks"
-    );
-    let outcome = w.l1.reorg(2).unwrap();
-    assert_eq!(outcome.dropped.len(), 2);
+    let newest_batch_block = |w: &World| {
+        w.l1.with_chain(|c| {
+            let head = c.head().header.number;
+            let newest = c
+                .range(0, head)
+                .filter(|b| b.txs.iter().any(|m| m.tx.tx.signer() == batcher_addr))
+                .map(|b| b.header.number)
+                .max();
+            (head, newest)
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let (head, newest_batch_block) = loop {
+        w.l1.mine();
+        if let (head, Some(newest)) = newest_batch_block(&w) {
+            break (head, newest);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the batcher posted nothing within 60 s (status: {:?})",
+            batcher.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // Reorg exactly deep enough to drop the newest block that carries a batcher transaction.
+    let depth = head - newest_batch_block + 1;
+    let outcome = w.l1.reorg(depth).unwrap();
+    assert_eq!(outcome.dropped.len() as u64, depth);
 
     post_through(&w, &batcher, 10).await;
     batcher.stop().await;

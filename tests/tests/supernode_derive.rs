@@ -4,25 +4,22 @@
 //! sequencer's blocks; finalized follows L1 finality; an L1 reorg under the batches rewinds the
 //! safe head and derivation finds the same blocks again.
 //!
-//! The L1 is read in process (the devnet chain behind `L1Handle`) through the derivation I/O
-//! traits; the execution client is driven through `opfleet-engine` (Engine API with JWT, eth
-//! JSON-RPC reads), as the supernode does.
+//! Everything goes over the wire as in the supernode: L1 through the shared L1 client (JSON-RPC
+//! and the beacon blob API, KZG-checked), the execution client through `opfleet-engine`
+//! (Engine API with JWT, eth JSON-RPC reads).
 
 mod sequencer_common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::consensus::{Header, ReceiptEnvelope, Sealed, TxEnvelope};
 use alloy::primitives::B256;
 use alloy::signers::local::PrivateKeySigner;
-use opfleet_protocol::blob::Blob;
-use opfleet_protocol::{ChainId, L1BlockRef, L2BlockRef};
+use opfleet_protocol::{ChainId, L2BlockRef};
 use opfleet_supernode::derive::L1BlobSchedule;
-use opfleet_supernode::derive::traits::{
-    BlobProvider, IndexedBlobHash, L1ChainProvider, L1Tag, ProviderError,
-};
 use opfleet_supernode::driver::{ChainDriver, DriverConfig, EngineExecutionLayer, Step};
+use opfleet_supernode::l1::client::L1Client;
+use opfleet_supernode::l1::config::L1ClientConfig;
 use opfleet_tests::batcher::{Batcher, BatcherConfig, BatcherHandle, DataAvailability, L1Sink};
 use opfleet_tests::el::{SimEl, SimElConfig, SimElHandle};
 use opfleet_tests::l1::L1Handle;
@@ -31,88 +28,6 @@ use sequencer_common::*;
 
 const CHAIN: ChainId = ChainId(901);
 const BATCHER_KEY: B256 = B256::repeat_byte(0xba);
-
-/// The devnet L1, read in process.
-struct DevnetL1(Arc<L1Handle>);
-
-fn missing(what: impl std::fmt::Display) -> ProviderError {
-    ProviderError::NotFound(what.to_string())
-}
-
-#[async_trait::async_trait]
-impl L1ChainProvider for DevnetL1 {
-    async fn header_by_hash(&self, hash: B256) -> Result<Sealed<Header>, ProviderError> {
-        self.0
-            .with_chain(|c| {
-                c.by_hash(&hash)
-                    .map(|b| Sealed::new_unchecked(b.header.clone(), hash))
-            })
-            .ok_or_else(|| missing(hash))
-    }
-
-    async fn block_ref_by_number(&self, number: u64) -> Result<Option<L1BlockRef>, ProviderError> {
-        Ok(self
-            .0
-            .with_chain(|c| c.by_number(number).map(|b| b.block_ref())))
-    }
-
-    async fn block_ref_by_tag(&self, tag: L1Tag) -> Result<L1BlockRef, ProviderError> {
-        Ok(match tag {
-            L1Tag::Latest => self.0.head(),
-            L1Tag::Safe => self.0.safe(),
-            L1Tag::Finalized => self.0.finalized(),
-        })
-    }
-
-    async fn transactions_by_hash(
-        &self,
-        hash: B256,
-    ) -> Result<Arc<Vec<TxEnvelope>>, ProviderError> {
-        self.0
-            .with_chain(|c| {
-                c.by_hash(&hash)
-                    .map(|b| Arc::new(b.txs.iter().map(|m| m.tx.tx.inner().clone()).collect()))
-            })
-            .ok_or_else(|| missing(hash))
-    }
-
-    async fn receipts_by_hash(
-        &self,
-        hash: B256,
-    ) -> Result<Arc<Vec<ReceiptEnvelope>>, ProviderError> {
-        self.0
-            .with_chain(|c| {
-                c.by_hash(&hash)
-                    .map(|b| Arc::new(b.txs.iter().map(|m| m.receipt.clone()).collect()))
-            })
-            .ok_or_else(|| missing(hash))
-    }
-}
-
-#[async_trait::async_trait]
-impl BlobProvider for DevnetL1 {
-    async fn blobs(
-        &self,
-        block: &L1BlockRef,
-        hashes: &[IndexedBlobHash],
-    ) -> Result<Vec<Blob>, ProviderError> {
-        self.0.with_chain(|c| {
-            let b = c.by_hash(&block.hash).ok_or_else(|| missing(block.hash))?;
-            let all: Vec<_> = b.blobs().collect();
-            hashes
-                .iter()
-                .map(|h| {
-                    let found = all
-                        .get(h.index as usize)
-                        .filter(|cb| cb.versioned_hash == h.hash)
-                        .ok_or_else(|| missing(h.hash))?;
-                    Blob::try_from(found.blob.as_slice())
-                        .map_err(|e| ProviderError::Invalid(e.to_string()))
-                })
-                .collect()
-        })
-    }
-}
 
 /// L1, the sequencer's chain, a batcher and a driver on a second execution client.
 struct World {
@@ -179,7 +94,10 @@ async fn world_with(da: DataAvailability, on_sequencer_el: bool, fork: DevnetFor
     let secret = opfleet_engine::JwtSecret::from_hex(&jwt().to_hex()).unwrap();
     let engine = opfleet_engine::EngineClient::new(&el.engine_url(), secret).unwrap();
     let l2 = opfleet_engine::L2Client::new(&el.rpc_url(), &rollup).unwrap();
-    let devnet_l1 = Arc::new(DevnetL1(l1.clone()));
+    let l1_client = L1Client::new(L1ClientConfig::new(l1.rpc_url(), l1.beacon_url()))
+        .unwrap()
+        .for_chain(CHAIN);
+    let devnet_l1 = Arc::new(l1_client);
     let driver = ChainDriver::new(
         DriverConfig {
             rollup: rollup.clone(),

@@ -336,9 +336,8 @@ impl ChainDriver {
                 } else {
                     self.safe_head().hash
                 };
-                self.el
-                    .forkchoice(self.unsafe_head.hash, safe, self.finalized.hash)
-                    .await?;
+                let head = self.current_head().await?;
+                self.el.forkchoice(head, safe, self.finalized.hash).await?;
                 (b, Step::Consolidated)
             }
             None => match self.insert(&derived).await? {
@@ -441,11 +440,22 @@ impl ChainDriver {
         self.pipeline.reset(target, sys).await?;
         self.pending_safe = target;
         self.pending = None;
+        let head = self.current_head().await?;
         self.el
-            .forkchoice(self.unsafe_head.hash, target.hash, self.finalized.hash)
+            .forkchoice(head, target.hash, self.finalized.hash)
             .await?;
         tracing::info!(chain = %self.chain_id, safe = target.number, "L1 reorg: safe head rewound");
         Ok(target)
+    }
+
+    /// The EL's head now: blocks may have arrived (gossip, a sequencer) since the last look,
+    /// and a forkchoice update must not move the head back over them.
+    async fn current_head(&self) -> Result<B256, DriverError> {
+        Ok(self
+            .el
+            .block_by_tag(L2Tag::Latest)
+            .await?
+            .map_or(self.unsafe_head.hash, |b| b.hash))
     }
 
     async fn is_canonical(&self, id: BlockId) -> Result<bool, DriverError> {
@@ -467,12 +477,9 @@ impl ChainDriver {
         {
             self.finalized = entry.block;
             self.finalized_derived_from = entry.derived_from.map(|f| f.id()).unwrap_or_default();
+            let head = self.current_head().await?;
             self.el
-                .forkchoice(
-                    self.unsafe_head.hash,
-                    self.safe_head().hash,
-                    self.finalized.hash,
-                )
+                .forkchoice(head, self.safe_head().hash, self.finalized.hash)
                 .await?;
         }
         Ok(())

@@ -2,7 +2,10 @@
 //! signed gossip message.
 //!
 //! ```text
-//!  step():  parent = head, t = parent.time + block time
+//!  new():   resume at the EL head (genesis or above: ref and system config read back from its
+//!           L1-info deposit, l2_chain.rs), safe/finalized from the EL's tags
+//!  step():  head's origin no longer canonical on L1? ─▶ rewind (below)
+//!           parent = head, t = parent.time + block time
 //!           origin  = select_origin(parent's origin, next L1 block, t)      (origin.rs)
 //!           new epoch? deposits + system config updates of the origin      (l1_client.rs)
 //!           user txs = txgen (none past the drift)                         (txgen.rs)
@@ -11,13 +14,22 @@
 //!           sign + encode gossip ─▶ broadcast SequencedBlock, store payload
 //!           initiating logs of the new block ─▶ interop feed
 //!  run():   step() whenever the wall clock reaches the next block's timestamp
+//!
+//!  rewind (op-node: the origin selector's ErrNextL1OriginOrphaned -> engine reset):
+//!    safe ── a ── b ── c ── head        walk parents from the head while the block's L1 origin
+//!                 ▲                      is not canonical, never below the safe head
+//!                 └─ FCU(head = b); payloads above b dropped; tx generator back to b;
+//!                    the next steps rebuild b+1.. on the new L1 branch and publish them
 //! ```
+//! Once the current origin is canonical, every older origin of the chain is too (they are its
+//! L1 ancestors), so one lookup per step is the whole check.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use alloy::eips::BlockId as RpcBlockId;
 use alloy::primitives::{Address, B256, Log};
 use alloy::rpc::types::engine::{ForkchoiceState, PayloadStatusEnum};
 use alloy::signers::local::PrivateKeySigner;
@@ -39,8 +51,9 @@ use super::attributes::{AttributesError, BlockRecipe};
 use super::engine_client::{EngineClient, EngineClientError, GetPayloadVersion};
 use super::feed::{InitiatingLog, InteropFeed};
 use super::l1_client::{L1Client, L1ClientError, L1Origin};
+use super::l2_chain::{ChainBlock, L2ChainError, hash_at, nonce_at, read_block};
 use super::origin::{OriginError, select_origin};
-use super::txgen::{INITIATOR_ADDRESS, TxGen, TxGenConfig, TxGenError};
+use super::txgen::{Checkpoint, INITIATOR_ADDRESS, TxGen, TxGenConfig, TxGenError};
 use crate::el::JwtSecret;
 use crate::l1::contracts::batcher_from_log;
 
@@ -98,9 +111,36 @@ pub enum SequencerError {
         /// The payload's parent.
         got: B256,
     },
-    /// The execution client is not at the rollup's genesis.
-    #[error("execution client head {0} is not the L2 genesis {1}")]
-    NotAtGenesis(B256, B256),
+    /// The execution client's chain does not start at the rollup's L2 genesis.
+    #[error("execution client block {number} is {got:?}, not the L2 genesis {expected}")]
+    WrongGenesis {
+        /// The genesis number.
+        number: u64,
+        /// The rollup's genesis hash.
+        expected: B256,
+        /// The execution client's block there.
+        got: Option<B256>,
+    },
+    /// Reading the chain back from the execution client failed.
+    #[error(transparent)]
+    L2Chain(#[from] L2ChainError),
+    /// The execution client answered `null` for its latest block.
+    #[error("execution client has no latest block")]
+    NoHead,
+    /// A block of the unsafe chain is unknown to the execution client.
+    #[error("L2 block {0} of the unsafe chain is unknown to the execution client")]
+    MissingBlock(B256),
+    /// The safe head's L1 origin was reorged away: derivation must move the safe head back.
+    #[error(
+        "L1 origin {} ({}) of the safe head {} ({}) is no longer canonical",
+        origin.number, origin.hash, safe.number, safe.hash
+    )]
+    SafeOriginReorged {
+        /// The safe head (the unsafe head was rewound to it).
+        safe: BlockId,
+        /// Its L1 origin, gone from L1.
+        origin: BlockId,
+    },
     /// Signing the gossip message failed.
     #[error("signing the block: {0}")]
     Sign(#[from] SignatureError),
@@ -185,6 +225,14 @@ impl PayloadStore {
     fn insert(&self, number: u64, envelope: OpExecutionPayloadEnvelope) {
         self.lock().insert(number, envelope);
     }
+
+    /// Drops the payloads above `number` (they were rewound away).
+    fn truncate_above(&self, number: u64) {
+        let mut map = self.lock();
+        if let Some(first_dropped) = number.checked_add(1) {
+            map.split_off(&first_dropped);
+        }
+    }
 }
 
 /// Knobs that can be turned while the sequencer runs.
@@ -200,10 +248,10 @@ struct ControlState {
 }
 
 impl SequencerControls {
-    fn new(genesis: BlockId) -> Self {
+    fn new(safe: BlockId, finalized: BlockId) -> Self {
         Self(Arc::new(ControlState {
-            safe: Mutex::new(genesis),
-            finalized: Mutex::new(genesis),
+            safe: Mutex::new(safe),
+            finalized: Mutex::new(finalized),
             invalid_message: AtomicBool::new(false),
             equivocate: AtomicBool::new(false),
         }))
@@ -248,12 +296,6 @@ impl SequencerControls {
     }
 }
 
-/// The state of the current epoch.
-#[derive(Clone, Debug)]
-struct Epoch {
-    origin: L1Origin,
-}
-
 /// A devnet sequencer (see the module documentation).
 pub struct Sequencer {
     rollup: RollupConfig,
@@ -264,8 +306,9 @@ pub struct Sequencer {
     txgen: TxGen,
     feed: Option<InteropFeed>,
     head: L2BlockRef,
-    epoch: Epoch,
     system_config: SystemConfig,
+    /// The tx generator's state before each unsafe block above the safe head (rewind targets).
+    checkpoints: BTreeMap<u64, Checkpoint>,
     topics: TopicForkTimes,
     controls: SequencerControls,
     store: PayloadStore,
@@ -282,34 +325,40 @@ impl std::fmt::Debug for Sequencer {
 }
 
 #[derive(Deserialize)]
-struct HeadBlock {
-    hash: B256,
-}
-
-#[derive(Deserialize)]
 struct L2Receipt {
     logs: Vec<alloy::rpc::types::Log>,
 }
 
 impl Sequencer {
-    /// Connects to L1 and the execution client, which must be at the rollup's L2 genesis.
+    /// Connects to L1 and the execution client and resumes at the client's head: its L2 genesis
+    /// or, after a restart, the last block it holds (the chain must start at the genesis).
     pub async fn new(config: SequencerConfig) -> Result<Self, SequencerError> {
         let rollup = config.rollup;
         let l1 = L1Client::new(&config.l1_rpc_url)?;
         let engine = EngineClient::new(config.engine_url, config.jwt_secret);
         let g = rollup.genesis;
-        let head_block: Option<HeadBlock> = engine
-            .call("eth_getBlockByNumber", rpc_params!["latest", false])
-            .await?;
-        let el_head = head_block.map(|b| b.hash).unwrap_or_default();
-        if el_head != g.l2.hash {
-            return Err(SequencerError::NotAtGenesis(el_head, g.l2.hash));
+        let at_genesis = hash_at(&engine, g.l2.number).await?;
+        if at_genesis != Some(g.l2.hash) {
+            return Err(SequencerError::WrongGenesis {
+                number: g.l2.number,
+                expected: g.l2.hash,
+                got: at_genesis,
+            });
         }
-        let origin = l1
-            .by_number(g.l1.number)
+        let head = read_block(&engine, &rollup, RpcBlockId::latest())
             .await?
-            .filter(|o| o.block.hash == g.l1.hash)
-            .ok_or(SequencerError::MissingOrigin(g.l1.number))?;
+            .ok_or(SequencerError::NoHead)?;
+        let mut tags = [g.l2; 2];
+        for (slot, id) in tags
+            .iter_mut()
+            .zip([RpcBlockId::safe(), RpcBlockId::finalized()])
+        {
+            if let Some(b) = read_block(&engine, &rollup, id).await? {
+                *slot = b.block_ref.id();
+            }
+        }
+        let [safe, finalized] = tags;
+        let controls = SequencerControls::new(safe, finalized);
         let h = &rollup.hardforks;
         let topics = TopicForkTimes {
             canyon: h.canyon_time,
@@ -318,18 +367,11 @@ impl Sequencer {
         };
         let txgen = TxGen::new(rollup.l2_chain_id, config.txgen, config.interop.clone())?;
         let (blocks, _) = broadcast::channel(BROADCAST_CAPACITY);
-        Ok(Self {
-            head: L2BlockRef {
-                hash: g.l2.hash,
-                number: g.l2.number,
-                parent_hash: B256::ZERO,
-                timestamp: g.l2_time,
-                l1_origin: g.l1,
-                sequence_number: 0,
-            },
-            epoch: Epoch { origin },
-            system_config: g.system_config,
-            controls: SequencerControls::new(g.l2),
+        let mut sequencer = Self {
+            head: head.block_ref,
+            system_config: head.system_config,
+            checkpoints: BTreeMap::new(),
+            controls,
             store: PayloadStore::default(),
             feed: config.interop,
             p2p_key: config.p2p_key,
@@ -340,7 +382,30 @@ impl Sequencer {
             txgen,
             topics,
             blocks,
-        })
+        };
+        if head.block_ref.number > g.l2.number {
+            sequencer.resume_nonces(head.block_ref.hash).await?;
+            tracing::info!(
+                chain = %sequencer.chain_id(),
+                head = head.block_ref.number,
+                hash = %head.block_ref.hash,
+                origin = head.block_ref.l1_origin.number,
+                seq = head.block_ref.sequence_number,
+                safe = sequencer.controls.safe().number,
+                "resuming at the execution client's head"
+            );
+        }
+        Ok(sequencer)
+    }
+
+    /// Continues the tx generator's nonces from the chain at `block`.
+    async fn resume_nonces(&mut self, block: B256) -> Result<(), SequencerError> {
+        let mut nonces = Vec::new();
+        for address in self.txgen.addresses() {
+            nonces.push(nonce_at(&self.engine, address, block).await?);
+        }
+        self.txgen.set_nonces(&nonces);
+        Ok(())
     }
 
     /// The chain id.
@@ -383,12 +448,103 @@ impl Sequencer {
         self.controls.clone()
     }
 
-    /// Decides the origin of the block at `timestamp`.
+    /// The head's L1 origin as L1 has it now, after rewinding the head if L1 reorged it away.
+    async fn canonical_origin(&mut self) -> Result<L1Origin, SequencerError> {
+        let id = self.head.l1_origin;
+        if let Some(origin) = self.l1.by_number(id.number).await?
+            && origin.block.hash == id.hash
+        {
+            return Ok(origin);
+        }
+        self.rewind().await
+    }
+
+    /// Resets the unsafe head to the highest block whose L1 origin is canonical, never below the
+    /// safe head (op-node resets its engine the same way when its origin is orphaned), and
+    /// returns that origin.
+    async fn rewind(&mut self) -> Result<L1Origin, SequencerError> {
+        let safe = self.controls.safe();
+        let from = self.head;
+        let mut l1_at: HashMap<u64, Option<L1Origin>> = HashMap::new();
+        let mut block = self.chain_block(from.hash).await?;
+        let origin = loop {
+            let id = block.block_ref.l1_origin;
+            let canonical = match l1_at.get(&id.number) {
+                Some(known) => *known,
+                None => {
+                    let fetched = self.l1.by_number(id.number).await?;
+                    l1_at.insert(id.number, fetched);
+                    fetched
+                }
+            };
+            let origin = canonical.filter(|o| o.block.hash == id.hash);
+            if origin.is_some() || block.block_ref.number <= safe.number {
+                break origin;
+            }
+            block = self.chain_block(block.block_ref.parent_hash).await?;
+        };
+        let target = block.block_ref;
+        if target.hash != from.hash {
+            let updated = self
+                .engine
+                .forkchoice_updated(self.forkchoice(target.hash), None)
+                .await?;
+            if !updated.payload_status.status.is_valid() {
+                return Err(SequencerError::EngineStatus {
+                    step: "forkchoiceUpdated rewinding the unsafe head",
+                    status: updated.payload_status.status.to_string(),
+                });
+            }
+            self.store.truncate_above(target.number);
+            let next = target.number.saturating_add(1);
+            let mut dropped = self.checkpoints.split_off(&next);
+            match dropped.remove(&next) {
+                Some(checkpoint) => self.txgen.restore(checkpoint),
+                // Blocks built before a restart have no checkpoint: the chain has the nonces.
+                None => self.resume_nonces(target.hash).await?,
+            }
+            self.head = target;
+            self.system_config = block.system_config;
+            tracing::warn!(
+                chain = %self.chain_id(),
+                from = from.number,
+                from_origin = from.l1_origin.number,
+                to = target.number,
+                to_hash = %target.hash,
+                to_origin = target.l1_origin.number,
+                safe = safe.number,
+                "L1 reorged the unsafe chain's origin: rewound the unsafe head"
+            );
+        }
+        origin.ok_or_else(|| {
+            tracing::error!(
+                chain = %self.chain_id(),
+                safe = safe.number,
+                safe_hash = %safe.hash,
+                origin = target.l1_origin.number,
+                origin_hash = %target.l1_origin.hash,
+                "L1 REORGED THE SAFE HEAD'S ORIGIN AWAY: the unsafe head is at the safe head and \
+                 cannot advance until derivation moves the safe head back"
+            );
+            SequencerError::SafeOriginReorged {
+                safe: target.id(),
+                origin: target.l1_origin,
+            }
+        })
+    }
+
+    async fn chain_block(&self, hash: B256) -> Result<ChainBlock, SequencerError> {
+        read_block(&self.engine, &self.rollup, RpcBlockId::hash(hash))
+            .await?
+            .ok_or(SequencerError::MissingBlock(hash))
+    }
+
+    /// Decides the origin of the block at `timestamp` after the head, whose origin is `current`.
     async fn next_origin(
         &mut self,
+        current: L1Origin,
         timestamp: u64,
     ) -> Result<(L1Origin, bool, bool), SequencerError> {
-        let current = self.epoch.origin;
         let l1_head = self.l1.head().await?;
         let next_number = current.block.number + 1;
         let next = if next_number.saturating_add(self.conf_depth) <= l1_head.block.number {
@@ -518,12 +674,25 @@ impl Sequencer {
 
     /// Builds exactly one block on the head and publishes it.
     pub async fn step(&mut self) -> Result<SequencedBlock, SequencerError> {
-        let parent = self.head;
-        let timestamp = parent
-            .timestamp
-            .checked_add(self.rollup.block_time)
-            .ok_or(SequencerError::TimeOverflow(parent.timestamp))?;
-        let (origin, new_epoch, past_drift) = self.next_origin(timestamp).await?;
+        let mut looked_again = false;
+        let (parent, timestamp, origin, new_epoch, past_drift) = loop {
+            let current = self.canonical_origin().await?;
+            let parent = self.head;
+            let timestamp = parent
+                .timestamp
+                .checked_add(self.rollup.block_time)
+                .ok_or(SequencerError::TimeOverflow(parent.timestamp))?;
+            match self.next_origin(current, timestamp).await {
+                Ok((origin, new_epoch, past_drift)) => {
+                    break (parent, timestamp, origin, new_epoch, past_drift);
+                }
+                // L1 reorged between the two reads: the origin check sees it now.
+                Err(SequencerError::Origin(OriginError::NotChild { .. })) if !looked_again => {
+                    looked_again = true;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let saved_system_config = self.system_config;
         let deposits = if new_epoch {
             self.enter_epoch(&origin).await?
@@ -544,8 +713,11 @@ impl Sequencer {
             .await;
         match result {
             Ok(block) => {
-                self.epoch.origin = origin;
                 self.head = block.l2_block_ref;
+                self.checkpoints.insert(self.head.number, checkpoint);
+                // Nothing rewinds below the safe head: older checkpoints are not needed.
+                let keep_from = self.controls.safe().number.saturating_add(1);
+                self.checkpoints = self.checkpoints.split_off(&keep_from);
                 Ok(block)
             }
             Err(e) => {

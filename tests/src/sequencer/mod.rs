@@ -7,6 +7,7 @@
 //!                                                   │                    (JWT, V3/V4)
 //!   driver::Sequencer::step / run ──────────────────┘
 //!        └─▶ broadcast<SequencedBlock> (signed gossip) + PayloadStore (payload_by_number)
+//!   l2_chain: own blocks read back from the EL (restart, rewind after an L1 reorg)
 //!   rollup: DevnetChainConfig ─▶ RollupConfig ─▶ rollup.json
 //! ```
 //! The libp2p transport is not here: it takes the gossip bytes from the broadcast.
@@ -16,6 +17,7 @@ pub mod driver;
 pub mod engine_client;
 pub mod feed;
 pub mod l1_client;
+pub mod l2_chain;
 pub mod origin;
 pub mod rollup;
 pub mod txgen;

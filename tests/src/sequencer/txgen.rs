@@ -157,6 +157,14 @@ impl TxGen {
         self.keys.iter().map(|k| k.address()).collect()
     }
 
+    /// Continues each key's nonce sequence at `nonces` (in key order, as [`TxGen::addresses`]):
+    /// a restarted sequencer takes them from the chain it resumes.
+    pub fn set_nonces(&mut self, nonces: &[u64]) {
+        for (mine, chain) in self.nonces.iter_mut().zip(nonces) {
+            *mine = *chain;
+        }
+    }
+
     /// What [`TxGen::restore`] goes back to.
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {

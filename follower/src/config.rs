@@ -63,8 +63,10 @@ pub struct P2pSettings {
     pub listen: String,
     /// Static peers (multiaddrs with `/p2p/<id>`).
     pub static_peers: Vec<String>,
-    /// discv5 bootnodes (ENRs); kept for the discovery service.
+    /// discv5 bootnodes (ENRs); discovery runs when there are any.
     pub bootnodes: Vec<String>,
+    /// discv5 UDP listen address.
+    pub discovery_udp: SocketAddr,
     /// The node's secp256k1 key, hex; a fresh one when absent.
     pub priv_key_hex: Option<String>,
     /// The address whose signature unsafe blocks must carry.

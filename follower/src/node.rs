@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use alloy::primitives::B256;
 use opfleet_attest::{AttestationKind, Evidence, PublicKey};
+use opfleet_p2p::attest::{AttestGossipConfig, AttestGossipNode, SwarmKey};
 use opfleet_p2p::{BlockGossipNode, P2pConfig, StaticPeer};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -77,6 +78,7 @@ pub struct FollowerNode {
     tasks: Vec<JoinHandle<()>>,
     rpc: jsonrpsee::server::ServerHandle,
     store: Store,
+    attest_gossip: Option<Arc<AttestGossipNode>>,
 }
 
 impl FollowerNode {
@@ -151,6 +153,7 @@ impl FollowerNode {
         let mut sources = Vec::new();
         let mut intake = None;
         let mut follow = None;
+        let mut attest_gossip = None;
         let heads_ctx = HeadsCtx {
             store: store.clone(),
             heads: heads_tx,
@@ -184,6 +187,15 @@ impl FollowerNode {
                     let f = SourceFetcher::new(&prefix)
                         .map_err(|e| NodeError::Source(e.to_string()))?;
                     fetchers.push(Arc::new(f));
+                }
+                if let Some(g) = &a.gossip {
+                    let node = start_attest_gossip(chain_id, g).await?;
+                    tasks.push(spawn_forwarder(
+                        node.as_ref(),
+                        tx.clone(),
+                        shutdown_rx.clone(),
+                    ));
+                    attest_gossip = Some(node);
                 }
                 if let Some(feed) = &extras.attest_gossip {
                     tasks.push(spawn_forwarder(
@@ -255,6 +267,7 @@ impl FollowerNode {
             tasks,
             rpc,
             store,
+            attest_gossip,
         })
     }
 
@@ -270,8 +283,53 @@ impl FollowerNode {
         {
             node.stop().await;
         }
+        if let Some(g) = self.attest_gossip
+            && let Ok(node) = Arc::try_unwrap(g)
+        {
+            node.shutdown().await;
+        }
         self.store.close().await;
     }
+
+    /// The attestation gossip node, when one runs.
+    pub fn attest_gossip(&self) -> Option<&Arc<AttestGossipNode>> {
+        self.attest_gossip.as_ref()
+    }
+}
+
+async fn start_attest_gossip(
+    chain_id: opfleet_protocol::ChainId,
+    g: &crate::config::AttestGossipSettings,
+) -> Result<Arc<AttestGossipNode>, NodeError> {
+    let key = SwarmKey::from_file(&g.swarm_key).map_err(|e| NodeError::P2p(e.to_string()))?;
+    let listen = g
+        .listen
+        .parse()
+        .map_err(|e| NodeError::P2p(format!("--attest.gossip.listen {}: {e}", g.listen)))?;
+    let mut config = AttestGossipConfig::new(
+        opfleet_p2p::generate_identity(),
+        key,
+        vec![chain_id],
+        listen,
+    );
+    for s in &g.peers {
+        let addr = s
+            .parse()
+            .map_err(|e| NodeError::P2p(format!("--attest.gossip.peers {s}: {e}")))?;
+        config.static_peers.push(
+            StaticPeer::from_multiaddr(addr)
+                .map_err(|e| NodeError::P2p(format!("--attest.gossip.peers {s}: {e}")))?,
+        );
+    }
+    if g.listen.contains("/ip4/127.0.0.1/") {
+        config
+            .ip_colocation_whitelist
+            .insert(std::net::IpAddr::from([127, 0, 0, 1]));
+    }
+    let node = AttestGossipNode::spawn(config)
+        .await
+        .map_err(|e| NodeError::P2p(format!("attestation gossip: {e}")))?;
+    Ok(Arc::new(node))
 }
 
 async fn start_p2p(
@@ -305,10 +363,18 @@ async fn start_p2p(
         None => opfleet_p2p::generate_identity(),
     };
     if !p.bootnodes.is_empty() {
-        tracing::warn!(
-            count = p.bootnodes.len(),
-            "discv5 bootnodes given, but discovery is not built yet: only static peers are dialled"
-        );
+        let enrs = p
+            .bootnodes
+            .iter()
+            .map(|b| {
+                b.parse::<discv5::Enr>()
+                    .map_err(|e| NodeError::P2p(format!("--p2p.bootnodes {b}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        pc.discovery = Some(opfleet_p2p::discovery::DiscoveryConfig::new(
+            p.discovery_udp,
+            enrs,
+        ));
     }
     let node = BlockGossipNode::start(pc, identity, served)
         .await

@@ -52,6 +52,7 @@ fn follower_config(
             listen: "/ip4/127.0.0.1/tcp/0".into(),
             static_peers: vec![static_peer],
             bootnodes: vec![],
+            discovery_udp: "127.0.0.1:0".parse().unwrap(),
             priv_key_hex: None,
             unsafe_block_signer: signer,
         }),

@@ -6,6 +6,7 @@ use std::io::Write;
 use clap::{Parser, Subcommand};
 
 pub mod attestation;
+pub mod run;
 
 /// `opfleet-follower` arguments.
 #[derive(Debug, Parser)]
@@ -25,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Tools for signed attestations.
     Attestation(attestation::AttestationArgs),
+    /// Run the follower.
+    Run(Box<run::RunArgs>),
 }
 
 impl Command {
@@ -32,6 +35,7 @@ impl Command {
     pub fn run(self, out: &mut dyn Write) -> anyhow::Result<()> {
         match self {
             Self::Attestation(args) => attestation::run(args, out),
+            Self::Run(args) => run::run(*args),
         }
     }
 }

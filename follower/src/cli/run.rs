@@ -31,7 +31,11 @@ pub struct RunArgs {
     #[arg(long = "l2.jwt-secret", env = "OPFLEET_L2_JWT_SECRET")]
     pub l2_jwt_secret: PathBuf,
     /// Data directory (SQLite database).
-    #[arg(long = "data-dir", env = "OPFLEET_DATA_DIR", default_value = "./follower-data")]
+    #[arg(
+        long = "data-dir",
+        env = "OPFLEET_DATA_DIR",
+        default_value = "./follower-data"
+    )]
     pub data_dir: PathBuf,
     /// Trusted attestation signer keys (0x + 64 hex), comma separated or repeated.
     #[arg(long = "trust.keys", env = "OPFLEET_TRUST_KEYS", value_delimiter = ',')]
@@ -40,19 +44,34 @@ pub struct RunArgs {
     #[arg(long = "trust.threshold", env = "OPFLEET_TRUST_THRESHOLD")]
     pub trust_threshold: Option<usize>,
     /// Supernode URL (http(s) or ws(s)); repeatable.
-    #[arg(long = "attest.source", env = "OPFLEET_ATTEST_SOURCE", value_delimiter = ',')]
+    #[arg(
+        long = "attest.source",
+        env = "OPFLEET_ATTEST_SOURCE",
+        value_delimiter = ','
+    )]
     pub attest_source: Vec<String>,
     /// `attest_latest` poll interval (seconds) while push is down.
-    #[arg(long = "attest.poll-interval", env = "OPFLEET_ATTEST_POLL_INTERVAL", default_value_t = 2)]
+    #[arg(
+        long = "attest.poll-interval",
+        env = "OPFLEET_ATTEST_POLL_INTERVAL",
+        default_value_t = 2
+    )]
     pub attest_poll_interval: u64,
     /// Private attestation gossip listen multiaddr.
     #[arg(long = "attest.gossip.listen", env = "OPFLEET_ATTEST_GOSSIP_LISTEN")]
     pub attest_gossip_listen: Option<String>,
     /// Private attestation gossip peers (multiaddrs); repeatable.
-    #[arg(long = "attest.gossip.peers", env = "OPFLEET_ATTEST_GOSSIP_PEERS", value_delimiter = ',')]
+    #[arg(
+        long = "attest.gossip.peers",
+        env = "OPFLEET_ATTEST_GOSSIP_PEERS",
+        value_delimiter = ','
+    )]
     pub attest_gossip_peers: Vec<String>,
     /// go-libp2p swarm.key of the private network.
-    #[arg(long = "attest.gossip.swarm-key", env = "OPFLEET_ATTEST_GOSSIP_SWARM_KEY")]
+    #[arg(
+        long = "attest.gossip.swarm-key",
+        env = "OPFLEET_ATTEST_GOSSIP_SWARM_KEY"
+    )]
     pub attest_gossip_swarm_key: Option<PathBuf>,
     /// op-node-shaped sync status source to follow instead of attestations.
     #[arg(long = "l2.follow.source", env = "OPFLEET_L2_FOLLOW_SOURCE")]
@@ -67,16 +86,34 @@ pub struct RunArgs {
     #[arg(long = "p2p.static", env = "OPFLEET_P2P_STATIC", value_delimiter = ',')]
     pub p2p_static: Vec<String>,
     /// discv5 bootnodes (ENRs); repeatable.
-    #[arg(long = "p2p.bootnodes", env = "OPFLEET_P2P_BOOTNODES", value_delimiter = ',')]
+    #[arg(
+        long = "p2p.bootnodes",
+        env = "OPFLEET_P2P_BOOTNODES",
+        value_delimiter = ','
+    )]
     pub p2p_bootnodes: Vec<String>,
+    /// discv5 UDP listen port (discovery runs when bootnodes are given).
+    #[arg(
+        long = "p2p.listen.udp",
+        env = "OPFLEET_P2P_LISTEN_UDP",
+        default_value_t = 9222
+    )]
+    pub p2p_listen_udp: u16,
     /// P2P secp256k1 key, hex (a fresh one when absent).
     #[arg(long = "p2p.priv.raw", env = "OPFLEET_P2P_PRIV_RAW")]
     pub p2p_priv_raw: Option<String>,
     /// The sequencer's unsafe block signer address.
-    #[arg(long = "p2p.unsafe-block-signer", env = "OPFLEET_P2P_UNSAFE_BLOCK_SIGNER")]
+    #[arg(
+        long = "p2p.unsafe-block-signer",
+        env = "OPFLEET_P2P_UNSAFE_BLOCK_SIGNER"
+    )]
     pub p2p_unsafe_block_signer: Option<Address>,
     /// JSON-RPC listen address.
-    #[arg(long = "rpc.addr", env = "OPFLEET_RPC_ADDR", default_value = "127.0.0.1")]
+    #[arg(
+        long = "rpc.addr",
+        env = "OPFLEET_RPC_ADDR",
+        default_value = "127.0.0.1"
+    )]
     pub rpc_addr: IpAddr,
     /// JSON-RPC listen port.
     #[arg(long = "rpc.port", env = "OPFLEET_RPC_PORT", default_value_t = 9545)]
@@ -85,16 +122,28 @@ pub struct RunArgs {
     #[arg(long = "metrics.enabled", env = "OPFLEET_METRICS_ENABLED")]
     pub metrics_enabled: bool,
     /// Metrics listen address.
-    #[arg(long = "metrics.addr", env = "OPFLEET_METRICS_ADDR", default_value = "0.0.0.0")]
+    #[arg(
+        long = "metrics.addr",
+        env = "OPFLEET_METRICS_ADDR",
+        default_value = "0.0.0.0"
+    )]
     pub metrics_addr: IpAddr,
     /// Metrics listen port.
-    #[arg(long = "metrics.port", env = "OPFLEET_METRICS_PORT", default_value_t = 7300)]
+    #[arg(
+        long = "metrics.port",
+        env = "OPFLEET_METRICS_PORT",
+        default_value_t = 7300
+    )]
     pub metrics_port: u16,
     /// Check attested output roots against the execution client.
     #[arg(long = "verify.output-root", env = "OPFLEET_VERIFY_OUTPUT_ROOT")]
     pub verify_output_root: bool,
     /// /healthz fails when the safe head is older than this many seconds.
-    #[arg(long = "healthz.max-safe-age", env = "OPFLEET_HEALTHZ_MAX_SAFE_AGE", default_value_t = 600)]
+    #[arg(
+        long = "healthz.max-safe-age",
+        env = "OPFLEET_HEALTHZ_MAX_SAFE_AGE",
+        default_value_t = 600
+    )]
     pub healthz_max_safe_age: u64,
 }
 
@@ -155,6 +204,7 @@ impl RunArgs {
                 listen: listen.clone(),
                 static_peers: self.p2p_static.clone(),
                 bootnodes: self.p2p_bootnodes.clone(),
+                discovery_udp: SocketAddr::from(([0, 0, 0, 0], self.p2p_listen_udp)),
                 priv_key_hex: self.p2p_priv_raw.clone(),
                 unsafe_block_signer: self
                     .p2p_unsafe_block_signer
@@ -180,5 +230,147 @@ impl RunArgs {
             verify_output_root: self.verify_output_root,
             healthz_max_safe_age: Duration::from_secs(self.healthz_max_safe_age),
         })
+    }
+}
+
+/// Runs the follower until SIGINT or SIGTERM, then shuts it down gracefully.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let config = args.to_config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let secret = opfleet_engine::JwtSecret::from_file(&config.jwt_secret)?;
+        let el = crate::engine::el_client::EngineLayer::new(
+            &config.engine_url,
+            &config.l2_rpc_url,
+            secret,
+            &config.rollup,
+        )?;
+        let extras = crate::node::Extras {
+            prometheus: Some(crate::metrics::prometheus()),
+            ..Default::default()
+        };
+        let node =
+            crate::node::FollowerNode::start(config, std::sync::Arc::new(el), extras).await?;
+        wait_for_signal().await?;
+        tracing::info!("shutting down");
+        node.stop().await;
+        anyhow::Ok(())
+    })
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+    use crate::config::{ConfigError, HeadsSource};
+
+    fn parse(extra: &[&str]) -> Result<crate::config::FollowerConfig, ConfigError> {
+        let rollup = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../protocol/src/config/testdata/base-sepolia-rollup.json"
+        );
+        let mut argv = vec![
+            "opfleet-follower",
+            "run",
+            "--rollup-config",
+            rollup,
+            "--l2",
+            "http://127.0.0.1:8551",
+            "--l2.jwt-secret",
+            "/tmp/jwt.hex",
+        ];
+        argv.extend_from_slice(extra);
+        let Command::Run(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not run");
+        };
+        args.to_config()
+    }
+
+    fn key(i: u8) -> String {
+        opfleet_attest::PublicKey::of(&opfleet_attest::SigningKey::from_bytes(&[i; 32])).to_string()
+    }
+
+    #[test]
+    fn sequencer_attested_mode_is_one_key_threshold_one() {
+        let k = key(1);
+        let c = parse(&[
+            "--trust.keys",
+            &k,
+            "--trust.threshold",
+            "1",
+            "--attest.source",
+            "ws://sn:8545",
+        ])
+        .unwrap();
+        let HeadsSource::Attested(a) = c.heads else {
+            panic!("not attested")
+        };
+        assert_eq!(a.policy.threshold(), 1);
+        assert_eq!(a.urls, vec!["ws://sn:8545".to_string()]);
+        assert_eq!(c.l2_rpc_url, "http://127.0.0.1:8551");
+    }
+
+    #[test]
+    fn flags_are_checked() {
+        assert!(matches!(parse(&[]), Err(ConfigError::NoHeadsSource)));
+        assert!(matches!(
+            parse(&[
+                "--attest.source",
+                "http://a",
+                "--l2.follow.source",
+                "http://b"
+            ]),
+            Err(ConfigError::MixedHeadsSources)
+        ));
+        assert!(matches!(
+            parse(&["--attest.source", "http://a"]),
+            Err(ConfigError::MissingTrust)
+        ));
+        assert!(matches!(
+            parse(&[
+                "--l2.follow.source",
+                "http://b",
+                "--p2p.listen",
+                "/ip4/0.0.0.0/tcp/9222"
+            ]),
+            Err(ConfigError::MissingUnsafeSigner)
+        ));
+        let k = format!("{},{},{}", key(1), key(2), key(3));
+        let c = parse(&[
+            "--trust.keys",
+            &k,
+            "--trust.threshold",
+            "2",
+            "--attest.source",
+            "http://a,http://b",
+        ])
+        .unwrap();
+        let HeadsSource::Attested(a) = c.heads else {
+            panic!("not attested")
+        };
+        assert_eq!(a.urls.len(), 2);
+        assert_eq!(a.policy.keys().count(), 3);
+        let c = parse(&["--l2.follow.source", "http://b", "--l1", "http://l1"]).unwrap();
+        assert!(matches!(
+            c.heads,
+            HeadsSource::FollowSource { l1: Some(_), .. }
+        ));
     }
 }

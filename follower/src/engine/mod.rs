@@ -7,6 +7,7 @@ use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
 use opfleet_protocol::L2BlockRef;
 
 pub mod driver;
+pub mod el_client;
 pub mod runner;
 
 pub use driver::{ElView, Forkchoice, PayloadInfo, Step, Targets, next_step};

@@ -14,6 +14,12 @@ pub trait AttestationFeed: Send + Sync {
     fn subscribe(&self) -> broadcast::Receiver<SignedAttestation>;
 }
 
+impl AttestationFeed for opfleet_p2p::attest::AttestGossipNode {
+    fn subscribe(&self) -> broadcast::Receiver<SignedAttestation> {
+        opfleet_p2p::attest::AttestGossipNode::subscribe(self)
+    }
+}
+
 /// Source name used for gossip batches.
 pub const GOSSIP_SOURCE: &str = "gossip";
 

@@ -13,7 +13,8 @@
 //! Blobs are KZG-checked in the provider (`verify_sidecar`, as the beacon client does); the
 //! pipeline is also timed without that check to show what KZG costs.
 //!
-//! Run: `cargo bench -p opfleet-tests --bench derive` (optional argument: L1 epochs to record).
+//! Run: `cargo bench -p opfleet-tests --bench derive` (optional argument: L1 epochs to record;
+//! `--profile dev` when a release build of the dependency tree is not at hand).
 
 #[path = "../tests/sequencer_common/mod.rs"]
 mod sequencer_common;
@@ -43,7 +44,7 @@ use sequencer_common::{Chain, jwt, manual_l1, spawn_chain};
 const CHAIN: ChainId = ChainId(901);
 const BATCHER_KEY: B256 = B256::repeat_byte(0xba);
 /// L1 epochs recorded by default (three L2 blocks each).
-const DEFAULT_EPOCHS: u64 = 100;
+const DEFAULT_EPOCHS: u64 = 60;
 /// Timed runs per figure (the median is reported).
 const PIPELINE_RUNS: usize = 7;
 const DRIVER_RUNS: usize = 3;
@@ -165,14 +166,18 @@ impl BlobProvider for RecordedL1 {
 }
 
 /// The recorded L2 chain, as the pipeline's view of the safe chain.
-struct RecordedL2(Vec<L2BlockRef>);
+struct RecordedL2 {
+    blocks: Vec<L2BlockRef>,
+    /// Transactions per block (deposits included), to check derived attributes against.
+    tx_counts: Vec<usize>,
+}
 
 #[async_trait::async_trait]
 impl L2SafeSource for RecordedL2 {
     async fn l2_block_ref(&self, number: u64) -> Result<Option<L2BlockRef>, ProviderError> {
         Ok(usize::try_from(number)
             .ok()
-            .and_then(|n| self.0.get(n))
+            .and_then(|n| self.blocks.get(n))
             .copied())
     }
 }
@@ -194,7 +199,7 @@ struct Recording {
 
 impl Recording {
     fn head(&self) -> L2BlockRef {
-        self.l2.0.last().copied().unwrap_or_default()
+        self.l2.blocks.last().copied().unwrap_or_default()
     }
 }
 
@@ -287,14 +292,21 @@ async fn record(
         l1_origin: rollup.genesis.l1,
         sequence_number: 0,
     }];
+    let mut tx_counts = vec![0];
     for n in 1..=head.number {
-        let block = seq_el
+        let sim = seq_el
             .block_by_number(n)
-            .and_then(|b| b.l2_block_ref())
             .ok_or_else(|| format!("sequencer EL lacks block {n}"))?;
+        let block = sim
+            .l2_block_ref()
+            .ok_or_else(|| format!("block {n} has no L1-info deposit"))?;
         l2.push(block);
+        tx_counts.push(sim.receipts.len());
     }
-    let l2 = Arc::new(RecordedL2(l2));
+    let l2 = Arc::new(RecordedL2 {
+        blocks: l2,
+        tx_counts,
+    });
     // Keep mining until the batcher has posted the whole chain (checked by deriving it).
     let deadline = Instant::now() + Duration::from_secs(90);
     let snap = loop {
@@ -351,7 +363,7 @@ async fn pipeline_once(
     l1: &Arc<RecordedL1>,
     l2: &Arc<RecordedL2>,
 ) -> Result<(u64, Duration), BenchError> {
-    let anchor = *l2.0.first().ok_or("empty L2 chain")?;
+    let anchor = *l2.blocks.first().ok_or("empty L2 chain")?;
     let start = Instant::now();
     let mut pipeline = Pipeline::new(
         PipelineConfig {
@@ -366,11 +378,14 @@ async fn pipeline_once(
     .await?;
     let mut parent = anchor;
     while let Some(d) = pipeline.next(&parent, l2.as_ref()).await? {
-        let Some(expected) = l2.0.get(parent.number as usize + 1) else {
+        let next = parent.number as usize + 1;
+        let (Some(expected), Some(txs)) = (l2.blocks.get(next), l2.tx_counts.get(next)) else {
             return Err(format!("derived past the recorded head {}", parent.number).into());
         };
+        let derived_txs = d.attributes.transactions.as_ref().map_or(0, Vec::len);
         if d.attributes.payload_attributes.timestamp != expected.timestamp
             || d.l1_origin != expected.l1_origin
+            || derived_txs != *txs
         {
             return Err(format!("block {} derived differently", expected.number).into());
         }

@@ -15,5 +15,5 @@ pub mod peers;
 
 pub use blocks::{
     BannedPeer, BlockGossipNode, GossipBlock, NoPayloads, NodeError, P2pConfig, PayloadStore,
-    PublishError, RequestError, StaticPeer, generate_identity, identity_from_hex,
+    PublishError, RequestError, ServeLimits, StaticPeer, generate_identity, identity_from_hex,
 };

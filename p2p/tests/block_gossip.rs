@@ -422,3 +422,113 @@ async fn trailing_slash_protocol_is_served() {
     })
     .await;
 }
+
+/// A serving node with `limits` and block 7, and `n` requesters connected to it.
+async fn server_and_requesters(
+    limits: opfleet_p2p::ServeLimits,
+    n: usize,
+) -> (
+    BlockGossipNode,
+    Vec<BlockGossipNode>,
+    OpExecutionPayloadEnvelope,
+) {
+    let (payload, root) = payload(7);
+    let served = OpExecutionPayloadEnvelope {
+        parent_beacon_block_root: Some(root),
+        execution_payload: payload,
+    };
+    let mut store = MapStore::default();
+    store.0.insert(7, served.clone());
+    let mut config = P2pConfig::new(chain(), "/ip4/127.0.0.1/tcp/0".parse().unwrap(), SEQUENCER);
+    config.request_timeout = Duration::from_secs(5);
+    config.serve_limits = limits;
+    let a = BlockGossipNode::start(config, generate_identity(), Arc::new(store))
+        .await
+        .unwrap();
+    let ia = a.local_peer_id();
+    let mut requesters = Vec::new();
+    for _ in 0..n {
+        let b = start(vec![static_peer(&a).await], MapStore::default()).await;
+        eventually("requester connected", || async {
+            b.peers().await.unwrap().contains(&ia)
+        })
+        .await;
+        requesters.push(b);
+    }
+    (a, requesters, served)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_by_number_is_throttled_then_refused_per_peer() {
+    use libp2p::futures::future::join_all;
+    bounded(async {
+        let limits = opfleet_p2p::ServeLimits {
+            peer_rate: 1.0,
+            peer_burst: 2,
+            max_throttle_delay: Duration::from_millis(1500),
+            ..opfleet_p2p::ServeLimits::default()
+        };
+        let (a, requesters, served) = server_and_requesters(limits, 1).await;
+        let b = &requesters[0];
+        let ia = a.local_peer_id();
+        let started = tokio::time::Instant::now();
+        // Two from the burst now, one after a second's refill, two would wait 2 s: refused.
+        let results = join_all((0..5).map(|_| async {
+            let r = b.request_payload(ia, 7, V3).await;
+            (r, started.elapsed())
+        }))
+        .await;
+        let served_now = results
+            .iter()
+            .filter(|(r, t)| {
+                r.as_ref().is_ok_and(|p| *p == served) && *t < Duration::from_millis(900)
+            })
+            .count();
+        let served_later = results
+            .iter()
+            .filter(|(r, t)| r.is_ok() && *t >= Duration::from_millis(900))
+            .count();
+        let refused = results
+            .iter()
+            .filter(|(r, _)| matches!(r, Err(RequestError::Failed(ResultCode::Other(3)))))
+            .count();
+        assert_eq!(
+            (served_now, served_later, refused),
+            (2, 1, 2),
+            "{results:?}"
+        );
+        a.stop().await;
+        for r in requesters {
+            r.stop().await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_by_number_global_limit_spans_peers() {
+    bounded(async {
+        let limits = opfleet_p2p::ServeLimits {
+            global_rate: 0.5,
+            global_burst: 1,
+            max_throttle_delay: Duration::from_millis(500),
+            ..opfleet_p2p::ServeLimits::default()
+        };
+        let (a, requesters, served) = server_and_requesters(limits, 2).await;
+        let ia = a.local_peer_id();
+        assert_eq!(
+            requesters[0].request_payload(ia, 7, V3).await.unwrap(),
+            served
+        );
+        // The other peer has a full bucket of its own, but the global one is empty for 2 s.
+        assert!(matches!(
+            requesters[1].request_payload(ia, 7, V3).await,
+            Err(RequestError::Failed(ResultCode::Other(3)))
+        ));
+        a.stop().await;
+        for r in requesters {
+            r.stop().await;
+        }
+    })
+    .await;
+}

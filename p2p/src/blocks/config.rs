@@ -11,6 +11,7 @@ use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use opfleet_protocol::ChainId;
 
+use crate::blocks::rate_limit::ServeLimits;
 use crate::discovery::DiscoveryConfig;
 
 /// op-node's default `--p2p.ban.threshold`: a peer scoring below this is disconnected and banned.
@@ -81,6 +82,9 @@ pub struct P2pConfig {
     pub block_channel_capacity: usize,
     /// discv5 peer discovery; `None` (the default) runs on static peers alone.
     pub discovery: Option<DiscoveryConfig>,
+    /// Rate limits on serving `payload_by_number` (op-node's by default). Throttle waits are
+    /// capped one second below `request_timeout`, after which the stream would time out anyway.
+    pub serve_limits: ServeLimits,
 }
 
 impl P2pConfig {
@@ -100,6 +104,7 @@ impl P2pConfig {
             ip_colocation_whitelist: HashSet::new(),
             block_channel_capacity: 256,
             discovery: None,
+            serve_limits: ServeLimits::default(),
         }
     }
 }

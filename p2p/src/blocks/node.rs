@@ -32,12 +32,14 @@ use opfleet_protocol::p2p::{
     decode_block_message, recover_signer, validate_block,
 };
 use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::blocks::behaviour::{BehaviourError, GossipBehaviour, GossipBehaviourEvent};
 use crate::blocks::config::P2pConfig;
-use crate::blocks::req_resp::{PayloadStore, serve};
+use crate::blocks::rate_limit::ServeLimits;
+use crate::blocks::rate_limit::{Admission, ServeThrottle};
+use crate::blocks::req_resp::{PayloadStore, RawResponse, refused, serve};
 use crate::discovery::{DiscoveredPeer, Discovery, DiscoveryError, Enr};
 pub use crate::peers::BannedPeer;
 use crate::peers::{BanList, dial_static_peers};
@@ -271,6 +273,18 @@ impl BlockGossipNode {
             pending: HashMap::new(),
             bans: BanList::new(config.ban_threshold, config.ban_duration),
             found: discovery.is_some().then_some(found_rx),
+            throttle: ServeThrottle::new(
+                ServeLimits {
+                    max_throttle_delay: config.serve_limits.max_throttle_delay.min(
+                        config
+                            .request_timeout
+                            .saturating_sub(Duration::from_secs(1)),
+                    ),
+                    ..config.serve_limits
+                },
+                Instant::now(),
+            ),
+            throttled: JoinSet::new(),
             discovered: HashMap::new(),
             config,
         };
@@ -428,6 +442,15 @@ struct EventLoop {
     bans: BanList,
     found: Option<mpsc::Receiver<DiscoveredPeer>>,
     discovered: HashMap<PeerId, Multiaddr>,
+    throttle: ServeThrottle,
+    throttled: JoinSet<ThrottledRequest>,
+}
+
+/// A `payload_by_number` request waiting for its rate-limit tokens.
+struct ThrottledRequest {
+    peer: PeerId,
+    number: u64,
+    channel: request_response::ResponseChannel<RawResponse>,
 }
 
 /// Waits for the next discovered peer; never resolves when discovery is off.
@@ -474,6 +497,9 @@ impl EventLoop {
                     None => self.found = None,
                 },
                 _ = connect.tick(), if self.found.is_some() => self.dial_discovered(),
+                Some(Ok(waited)) = self.throttled.join_next(), if !self.throttled.is_empty() => {
+                    self.respond(waited.peer, waited.number, waited.channel);
+                }
             }
         }
         tracing::info!("p2p node stopped");
@@ -679,19 +705,24 @@ impl EventLoop {
                         request, channel, ..
                     },
                 ..
-            } => {
-                tracing::debug!(%peer, number = request, "serving payload_by_number");
-                let response = serve(self.store.as_ref(), request);
-                if self
-                    .swarm
-                    .behaviour_mut()
-                    .payload_by_number
-                    .send_response(channel, response)
-                    .is_err()
-                {
-                    tracing::debug!(%peer, "payload_by_number requester went away");
+            } => match self.throttle.admit(peer, Instant::now()) {
+                Admission::Now => self.respond(peer, request, channel),
+                Admission::After(wait) => {
+                    tracing::debug!(%peer, number = request, ?wait, "throttling payload_by_number");
+                    self.throttled.spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        ThrottledRequest {
+                            peer,
+                            number: request,
+                            channel,
+                        }
+                    });
                 }
-            }
+                Admission::Refuse => {
+                    tracing::debug!(%peer, number = request, "payload_by_number over the rate limits");
+                    self.send_response(peer, channel, refused());
+                }
+            },
             request_response::Event::Message {
                 message:
                     request_response::Message::Response {
@@ -718,6 +749,35 @@ impl EventLoop {
                 tracing::debug!(%peer, %error, "payload_by_number inbound failure");
             }
             request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    /// Answers a request whose rate-limit tokens are covered.
+    fn respond(
+        &mut self,
+        peer: PeerId,
+        number: u64,
+        channel: request_response::ResponseChannel<RawResponse>,
+    ) {
+        tracing::debug!(%peer, number, "serving payload_by_number");
+        let response = serve(self.store.as_ref(), number);
+        self.send_response(peer, channel, response);
+    }
+
+    fn send_response(
+        &mut self,
+        peer: PeerId,
+        channel: request_response::ResponseChannel<RawResponse>,
+        response: RawResponse,
+    ) {
+        if self
+            .swarm
+            .behaviour_mut()
+            .payload_by_number
+            .send_response(channel, response)
+            .is_err()
+        {
+            tracing::debug!(%peer, "payload_by_number requester went away");
         }
     }
 

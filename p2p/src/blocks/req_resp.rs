@@ -58,11 +58,18 @@ pub fn protocols(chain_id: ChainId) -> Result<[(StreamProtocol, ProtocolSupport)
     ])
 }
 
+fn failure(code: ResultCode) -> RawResponse {
+    RawResponse(encode_failure(code).map_or_else(|| vec![RESULT_UNKNOWN_ERROR], Vec::from))
+}
+
+/// The answer to a request refused by the rate limits: op-node's "unknown error" code, which it
+/// writes when its rate-limit wait gives up.
+pub fn refused() -> RawResponse {
+    failure(ResultCode::Other(RESULT_UNKNOWN_ERROR))
+}
+
 /// The response to send for `number`: the encoded payload, or the failure code.
 pub fn serve(store: &dyn PayloadStore, number: u64) -> RawResponse {
-    let failure = |code: ResultCode| {
-        RawResponse(encode_failure(code).map_or_else(|| vec![RESULT_UNKNOWN_ERROR], Vec::from))
-    };
     match store.payload_by_number(number) {
         None => failure(ResultCode::NotFound),
         Some(envelope) if envelope.execution_payload.block_number() != number => {

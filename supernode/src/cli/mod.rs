@@ -5,8 +5,10 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
+pub mod attest;
 pub mod inspect;
 pub mod keygen;
+pub mod node_args;
 
 /// `opfleet-supernode` arguments.
 #[derive(Debug, Parser)]
@@ -28,6 +30,8 @@ pub enum Command {
     Keygen(keygen::KeygenArgs),
     /// Decode batcher transactions or blobs into frames, channels and batches (JSON).
     Inspect(inspect::InspectArgs),
+    /// Sign the heads of trusted op-nodes (one per chain) without deriving.
+    Attest(Box<attest::AttestArgs>),
 }
 
 impl Command {
@@ -36,6 +40,44 @@ impl Command {
         match self {
             Self::Keygen(args) => keygen::run(&args, out),
             Self::Inspect(args) => inspect::run(&args, out),
+            Self::Attest(args) => attest::run(&args, out),
         }
     }
+}
+
+impl Cli {
+    /// Parses `args` (program name first), accepting op-node style `--l2.<chainid>.<field>`.
+    pub fn parse_args(
+        args: impl IntoIterator<Item = std::ffi::OsString>,
+    ) -> Result<Self, clap::Error> {
+        Self::try_parse_from(node_args::rewrite_chain_flags(args))
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub(crate) fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second init (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Returns on Ctrl-C or SIGTERM.
+pub(crate) async fn wait_for_shutdown() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
 }

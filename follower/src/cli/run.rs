@@ -1,0 +1,184 @@
+//! `opfleet-follower run`: op-node-style flags, each with an `OPFLEET_` environment twin.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use clap::Args;
+
+use crate::config::{
+    AttestGossipSettings, AttestedSources, ConfigError, FollowerConfig, HeadsSource, P2pSettings,
+    check_url, load_rollup, trust_policy,
+};
+
+/// Flags of `run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Built-in chain name (superchain registry), e.g. `op-sepolia`.
+    #[arg(long, env = "OPFLEET_CHAIN")]
+    pub chain: Option<String>,
+    /// op-node rollup.json of the chain.
+    #[arg(long = "rollup-config", env = "OPFLEET_ROLLUP_CONFIG")]
+    pub rollup_config: Option<PathBuf>,
+    /// Engine API URL of the execution client.
+    #[arg(long = "l2", env = "OPFLEET_L2")]
+    pub l2: String,
+    /// eth JSON-RPC URL of the execution client (default: the engine URL).
+    #[arg(long = "l2.rpc", env = "OPFLEET_L2_RPC")]
+    pub l2_rpc: Option<String>,
+    /// File with the Engine API JWT secret (64 hex characters).
+    #[arg(long = "l2.jwt-secret", env = "OPFLEET_L2_JWT_SECRET")]
+    pub l2_jwt_secret: PathBuf,
+    /// Data directory (SQLite database).
+    #[arg(long = "data-dir", env = "OPFLEET_DATA_DIR", default_value = "./follower-data")]
+    pub data_dir: PathBuf,
+    /// Trusted attestation signer keys (0x + 64 hex), comma separated or repeated.
+    #[arg(long = "trust.keys", env = "OPFLEET_TRUST_KEYS", value_delimiter = ',')]
+    pub trust_keys: Vec<String>,
+    /// How many trusted signers must attest the same block.
+    #[arg(long = "trust.threshold", env = "OPFLEET_TRUST_THRESHOLD")]
+    pub trust_threshold: Option<usize>,
+    /// Supernode URL (http(s) or ws(s)); repeatable.
+    #[arg(long = "attest.source", env = "OPFLEET_ATTEST_SOURCE", value_delimiter = ',')]
+    pub attest_source: Vec<String>,
+    /// `attest_latest` poll interval (seconds) while push is down.
+    #[arg(long = "attest.poll-interval", env = "OPFLEET_ATTEST_POLL_INTERVAL", default_value_t = 2)]
+    pub attest_poll_interval: u64,
+    /// Private attestation gossip listen multiaddr.
+    #[arg(long = "attest.gossip.listen", env = "OPFLEET_ATTEST_GOSSIP_LISTEN")]
+    pub attest_gossip_listen: Option<String>,
+    /// Private attestation gossip peers (multiaddrs); repeatable.
+    #[arg(long = "attest.gossip.peers", env = "OPFLEET_ATTEST_GOSSIP_PEERS", value_delimiter = ',')]
+    pub attest_gossip_peers: Vec<String>,
+    /// go-libp2p swarm.key of the private network.
+    #[arg(long = "attest.gossip.swarm-key", env = "OPFLEET_ATTEST_GOSSIP_SWARM_KEY")]
+    pub attest_gossip_swarm_key: Option<PathBuf>,
+    /// op-node-shaped sync status source to follow instead of attestations.
+    #[arg(long = "l2.follow.source", env = "OPFLEET_L2_FOLLOW_SOURCE")]
+    pub l2_follow_source: Option<String>,
+    /// L1 RPC, to check the follow source's L1 origins are canonical.
+    #[arg(long = "l1", env = "OPFLEET_L1")]
+    pub l1: Option<String>,
+    /// Unsafe-block P2P listen multiaddr, e.g. /ip4/0.0.0.0/tcp/9222.
+    #[arg(long = "p2p.listen", env = "OPFLEET_P2P_LISTEN")]
+    pub p2p_listen: Option<String>,
+    /// Static P2P peers (multiaddrs with /p2p/<id>); repeatable.
+    #[arg(long = "p2p.static", env = "OPFLEET_P2P_STATIC", value_delimiter = ',')]
+    pub p2p_static: Vec<String>,
+    /// discv5 bootnodes (ENRs); repeatable.
+    #[arg(long = "p2p.bootnodes", env = "OPFLEET_P2P_BOOTNODES", value_delimiter = ',')]
+    pub p2p_bootnodes: Vec<String>,
+    /// P2P secp256k1 key, hex (a fresh one when absent).
+    #[arg(long = "p2p.priv.raw", env = "OPFLEET_P2P_PRIV_RAW")]
+    pub p2p_priv_raw: Option<String>,
+    /// The sequencer's unsafe block signer address.
+    #[arg(long = "p2p.unsafe-block-signer", env = "OPFLEET_P2P_UNSAFE_BLOCK_SIGNER")]
+    pub p2p_unsafe_block_signer: Option<Address>,
+    /// JSON-RPC listen address.
+    #[arg(long = "rpc.addr", env = "OPFLEET_RPC_ADDR", default_value = "127.0.0.1")]
+    pub rpc_addr: IpAddr,
+    /// JSON-RPC listen port.
+    #[arg(long = "rpc.port", env = "OPFLEET_RPC_PORT", default_value_t = 9545)]
+    pub rpc_port: u16,
+    /// Serve /metrics and /healthz.
+    #[arg(long = "metrics.enabled", env = "OPFLEET_METRICS_ENABLED")]
+    pub metrics_enabled: bool,
+    /// Metrics listen address.
+    #[arg(long = "metrics.addr", env = "OPFLEET_METRICS_ADDR", default_value = "0.0.0.0")]
+    pub metrics_addr: IpAddr,
+    /// Metrics listen port.
+    #[arg(long = "metrics.port", env = "OPFLEET_METRICS_PORT", default_value_t = 7300)]
+    pub metrics_port: u16,
+    /// Check attested output roots against the execution client.
+    #[arg(long = "verify.output-root", env = "OPFLEET_VERIFY_OUTPUT_ROOT")]
+    pub verify_output_root: bool,
+    /// /healthz fails when the safe head is older than this many seconds.
+    #[arg(long = "healthz.max-safe-age", env = "OPFLEET_HEALTHZ_MAX_SAFE_AGE", default_value_t = 600)]
+    pub healthz_max_safe_age: u64,
+}
+
+impl RunArgs {
+    /// Validates the flags into a configuration.
+    pub fn to_config(&self) -> Result<FollowerConfig, ConfigError> {
+        let rollup = load_rollup(self.chain.as_deref(), self.rollup_config.as_deref())?;
+        check_url("--l2", &self.l2)?;
+        if let Some(u) = &self.l2_rpc {
+            check_url("--l2.rpc", u)?;
+        }
+        let attested = !self.attest_source.is_empty() || self.attest_gossip_listen.is_some();
+        let heads = match (&self.l2_follow_source, attested) {
+            (Some(_), true) => return Err(ConfigError::MixedHeadsSources),
+            (None, false) => return Err(ConfigError::NoHeadsSource),
+            (Some(url), false) => {
+                check_url("--l2.follow.source", url)?;
+                if let Some(l1) = &self.l1 {
+                    check_url("--l1", l1)?;
+                }
+                HeadsSource::FollowSource {
+                    url: url.clone(),
+                    l1: self.l1.clone(),
+                }
+            }
+            (None, true) => {
+                let threshold = self.trust_threshold.ok_or(ConfigError::MissingTrust)?;
+                if self.trust_keys.is_empty() {
+                    return Err(ConfigError::MissingTrust);
+                }
+                for u in &self.attest_source {
+                    check_url("--attest.source", u)?;
+                }
+                if self.attest_poll_interval == 0 {
+                    return Err(ConfigError::ZeroDuration("--attest.poll-interval"));
+                }
+                let gossip = match &self.attest_gossip_listen {
+                    Some(listen) => Some(AttestGossipSettings {
+                        listen: listen.clone(),
+                        peers: self.attest_gossip_peers.clone(),
+                        swarm_key: self
+                            .attest_gossip_swarm_key
+                            .clone()
+                            .ok_or(ConfigError::MissingSwarmKey)?,
+                    }),
+                    None => None,
+                };
+                HeadsSource::Attested(AttestedSources {
+                    policy: trust_policy(&self.trust_keys, threshold)?,
+                    urls: self.attest_source.clone(),
+                    gossip,
+                    poll_interval: Duration::from_secs(self.attest_poll_interval),
+                })
+            }
+        };
+        let p2p = match &self.p2p_listen {
+            Some(listen) => Some(P2pSettings {
+                listen: listen.clone(),
+                static_peers: self.p2p_static.clone(),
+                bootnodes: self.p2p_bootnodes.clone(),
+                priv_key_hex: self.p2p_priv_raw.clone(),
+                unsafe_block_signer: self
+                    .p2p_unsafe_block_signer
+                    .ok_or(ConfigError::MissingUnsafeSigner)?,
+            }),
+            None => None,
+        };
+        if self.healthz_max_safe_age == 0 {
+            return Err(ConfigError::ZeroDuration("--healthz.max-safe-age"));
+        }
+        Ok(FollowerConfig {
+            rollup,
+            engine_url: self.l2.clone(),
+            l2_rpc_url: self.l2_rpc.clone().unwrap_or_else(|| self.l2.clone()),
+            jwt_secret: self.l2_jwt_secret.clone(),
+            data_dir: self.data_dir.clone(),
+            heads,
+            p2p,
+            rpc_addr: SocketAddr::new(self.rpc_addr, self.rpc_port),
+            metrics_addr: self
+                .metrics_enabled
+                .then(|| SocketAddr::new(self.metrics_addr, self.metrics_port)),
+            verify_output_root: self.verify_output_root,
+            healthz_max_safe_age: Duration::from_secs(self.healthz_max_safe_age),
+        })
+    }
+}

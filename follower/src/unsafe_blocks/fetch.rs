@@ -1,0 +1,233 @@
+//! Fetching a missing payload by number: P2P `payload_by_number` first, then the source's
+//! `opfleet_payloadByNumber` (C2), each answer checked to be the block asked for with a correct
+//! block hash.
+//!
+//! ```text
+//!   FetchChain [ P2pFetcher (each connected peer), SourceFetcher (each supernode URL) ]
+//!        first checked answer wins; failures are logged and the next one is asked
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::Bytes;
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::rpc_params;
+use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
+use opfleet_p2p::BlockGossipNode;
+use opfleet_protocol::config::RollupConfig;
+use opfleet_protocol::p2p::req_resp::check_served_block;
+use opfleet_protocol::p2p::{BlockTopicVersion, TopicForkTimes, decode_decompressed};
+use serde::Deserialize;
+
+/// Where missing payloads can come from.
+#[async_trait::async_trait]
+pub trait PayloadFetcher: Send + Sync {
+    /// Short name for logs and metrics.
+    fn name(&self) -> String;
+    /// The canonical payload at `number`, checked, if this fetcher has it.
+    async fn payload_by_number(
+        &self,
+        number: u64,
+    ) -> Result<Option<OpExecutionPayloadEnvelope>, FetchError>;
+}
+
+/// A fetch that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Transport or RPC failure.
+    #[error("{source_name}: {reason}")]
+    Transport {
+        /// The fetcher.
+        source_name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The answer is not the block asked for or does not decode.
+    #[error("{source_name}: payload #{number}: {reason}")]
+    Invalid {
+        /// The fetcher.
+        source_name: String,
+        /// The number asked for.
+        number: u64,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The topic version of block `number` under `rollup`'s forks.
+pub fn version_for_block(rollup: &RollupConfig, number: u64) -> Option<BlockTopicVersion> {
+    let ts = rollup.timestamp_for_block(number)?;
+    let forks = TopicForkTimes {
+        canyon: rollup.hardforks.canyon_time,
+        ecotone: rollup.hardforks.ecotone_time,
+        isthmus: rollup.hardforks.isthmus_time,
+    };
+    Some(forks.version_at(ts))
+}
+
+/// Asks every connected block-gossip peer in turn.
+pub struct P2pFetcher {
+    /// The node.
+    pub node: Arc<BlockGossipNode>,
+    /// The rollup config (topic version per block).
+    pub rollup: RollupConfig,
+}
+
+#[async_trait::async_trait]
+impl PayloadFetcher for P2pFetcher {
+    fn name(&self) -> String {
+        "p2p".into()
+    }
+
+    async fn payload_by_number(
+        &self,
+        number: u64,
+    ) -> Result<Option<OpExecutionPayloadEnvelope>, FetchError> {
+        let Some(version) = version_for_block(&self.rollup, number) else {
+            return Ok(None);
+        };
+        let peers = self.node.peers().await.map_err(|e| FetchError::Transport {
+            source_name: self.name(),
+            reason: e.to_string(),
+        })?;
+        for peer in peers {
+            match self.node.request_payload(peer, number, version).await {
+                Ok(env) => return Ok(Some(env)),
+                Err(e) => tracing::debug!(%peer, number, error = %e, "payload_by_number failed"),
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// `opfleet_payloadByNumber`'s answer (C2).
+#[derive(Debug, Deserialize)]
+struct SourcePayload {
+    version: u8,
+    payload: Bytes,
+}
+
+/// Decodes C2's `{version, payload}`: the req/resp body of that topic version.
+pub fn decode_source_payload(
+    version: u8,
+    body: &[u8],
+    number: u64,
+) -> Result<OpExecutionPayloadEnvelope, String> {
+    let version = BlockTopicVersion::from_topic_index(version.wrapping_sub(1))
+        .ok_or_else(|| format!("unknown payload version {version}"))?;
+    // The body is a gossip message without its signature: reuse the gossip reader with a
+    // zero signature in front (the signature is not part of the payload).
+    let mut plain = vec![0u8; 65];
+    plain.extend_from_slice(body);
+    let net = decode_decompressed(&plain, version).map_err(|e| e.to_string())?;
+    let env = OpExecutionPayloadEnvelope {
+        parent_beacon_block_root: net.parent_beacon_block_root,
+        execution_payload: net.payload,
+    };
+    check_served_block(&env, number).map_err(|e| e.to_string())?;
+    Ok(env)
+}
+
+/// A supernode's (or any C2 server's) per-chain prefix.
+pub struct SourceFetcher {
+    url: String,
+    client: HttpClient,
+}
+
+impl SourceFetcher {
+    /// A fetcher for the per-chain prefix URL `.../<chainid>/`.
+    pub fn new(prefix_url: &str) -> Result<Self, FetchError> {
+        let client = HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(10))
+            .build(prefix_url)
+            .map_err(|e| FetchError::Transport {
+                source_name: prefix_url.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            url: prefix_url.to_string(),
+            client,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl PayloadFetcher for SourceFetcher {
+    fn name(&self) -> String {
+        self.url.clone()
+    }
+
+    async fn payload_by_number(
+        &self,
+        number: u64,
+    ) -> Result<Option<OpExecutionPayloadEnvelope>, FetchError> {
+        let answer: Option<SourcePayload> = self
+            .client
+            .request(
+                "opfleet_payloadByNumber",
+                rpc_params![format!("0x{number:x}")],
+            )
+            .await
+            .map_err(|e| FetchError::Transport {
+                source_name: self.name(),
+                reason: e.to_string(),
+            })?;
+        let Some(answer) = answer else {
+            return Ok(None);
+        };
+        decode_source_payload(answer.version, &answer.payload, number)
+            .map(Some)
+            .map_err(|reason| FetchError::Invalid {
+                source_name: self.name(),
+                number,
+                reason,
+            })
+    }
+}
+
+/// Several fetchers, asked in order.
+#[derive(Default)]
+pub struct FetchChain {
+    fetchers: Vec<Arc<dyn PayloadFetcher>>,
+}
+
+impl FetchChain {
+    /// A chain asking `fetchers` in order.
+    pub fn new(fetchers: Vec<Arc<dyn PayloadFetcher>>) -> Self {
+        Self { fetchers }
+    }
+
+    /// The first fetcher's checked payload at `number`.
+    pub async fn fetch(&self, number: u64) -> Option<OpExecutionPayloadEnvelope> {
+        for f in &self.fetchers {
+            match f.payload_by_number(number).await {
+                Ok(Some(env)) => {
+                    metrics::counter!("follower_payload_fetch_total", "source" => f.name(), "result" => "ok")
+                        .increment(1);
+                    return Some(env);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    metrics::counter!("follower_payload_fetch_total", "source" => f.name(), "result" => "error")
+                        .increment(1);
+                    tracing::warn!(number, error = %e, "payload fetch failed");
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_version_or_short_body_is_an_error_not_a_panic() {
+        assert!(decode_source_payload(0, &[], 1).is_err());
+        assert!(decode_source_payload(9, &[], 1).is_err());
+        assert!(decode_source_payload(3, &[1, 2, 3], 1).is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! A running node's shared state and the seams to its execution clients.
+
+pub mod service;
+pub mod sources;
+pub mod state;
+
+pub use sources::{GossipPayload, OutputAtBlock, OutputRootSource, PayloadSource, SourceError};
+pub use state::{ChainSetup, ChainState, LatestAttestations, NodeState};

@@ -1,0 +1,271 @@
+//! Shared pieces of the follower end-to-end tests: an execution-layer adapter over a devnet
+//! simulated execution client, and a fake supernode pool member serving C2.
+//!
+//! The adapter sends every Engine API call over HTTP with JWT (the devnet's Engine API client);
+//! chain reads (block refs, output roots) come from the simulated client in process, because
+//! the follower's eth-RPC reads live in crate opfleet-engine (C1), which these tests do not
+//! depend on yet.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use alloy::primitives::{B256, Bytes, U64};
+use alloy::rpc::types::engine::{ForkchoiceState, PayloadStatusEnum};
+use jsonrpsee::RpcModule;
+use jsonrpsee::server::{Server, ServerHandle};
+use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
+use opfleet_attest::{Attestation, AttestationKind, PublicKey, SignedAttestation, SigningKey};
+use opfleet_follower::engine::{BlockAt, ElError, ExecutionLayer, Forkchoice, OwnOutput};
+use opfleet_protocol::output_root::OutputV0;
+use opfleet_protocol::{BlockId, ChainId, L2BlockRef};
+use opfleet_tests::el::{JwtSecret, SimBlock, SimElHandle};
+use opfleet_tests::sequencer::engine_client::EngineClient;
+use serde_json::value::to_raw_value;
+use tokio::sync::broadcast;
+
+/// The follower's execution client: Engine API over HTTP+JWT, reads in process.
+pub struct SimElLayer {
+    engine: EngineClient,
+    el: Arc<SimElHandle>,
+    genesis_l1: BlockId,
+}
+
+impl SimElLayer {
+    pub fn new(el: Arc<SimElHandle>, jwt: JwtSecret, genesis_l1: BlockId) -> Arc<Self> {
+        Arc::new(Self {
+            engine: EngineClient::new(el.engine_url(), jwt),
+            el,
+            genesis_l1,
+        })
+    }
+
+    fn r(&self, b: &SimBlock) -> L2BlockRef {
+        b.l2_block_ref().unwrap_or(L2BlockRef {
+            hash: b.hash,
+            number: b.number(),
+            parent_hash: b.header().parent_hash,
+            timestamp: b.header().timestamp,
+            l1_origin: self.genesis_l1,
+            sequence_number: 0,
+        })
+    }
+}
+
+fn transport(e: impl std::fmt::Display) -> ElError {
+    ElError::Transport(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl ExecutionLayer for SimElLayer {
+    async fn block_ref(&self, at: BlockAt) -> Result<Option<L2BlockRef>, ElError> {
+        let b = match at {
+            BlockAt::Latest => Some(self.el.head()),
+            BlockAt::Safe => Some(self.el.safe()),
+            BlockAt::Finalized => Some(self.el.finalized()),
+            BlockAt::Number(n) => self.el.block_by_number(n),
+        };
+        Ok(b.map(|b| self.r(&b)))
+    }
+
+    async fn new_payload(
+        &self,
+        payload: &OpExecutionPayloadEnvelope,
+    ) -> Result<PayloadStatusEnum, ElError> {
+        Ok(self
+            .engine
+            .new_payload(payload)
+            .await
+            .map_err(transport)?
+            .status)
+    }
+
+    async fn forkchoice_updated(&self, fc: Forkchoice) -> Result<PayloadStatusEnum, ElError> {
+        let state = ForkchoiceState {
+            head_block_hash: fc.head,
+            safe_block_hash: fc.safe,
+            finalized_block_hash: fc.finalized,
+        };
+        Ok(self
+            .engine
+            .forkchoice_updated(state, None)
+            .await
+            .map_err(transport)?
+            .payload_status
+            .status)
+    }
+
+    async fn output_at(&self, number: u64) -> Result<Option<OwnOutput>, ElError> {
+        Ok(self.el.block_by_number(number).map(|b| OwnOutput {
+            block: self.r(&b),
+            output_root: output_root(&b),
+        }))
+    }
+}
+
+/// Output root v0 of a simulated block.
+pub fn output_root(b: &SimBlock) -> B256 {
+    OutputV0 {
+        state_root: b.header().state_root,
+        message_passer_storage_root: b.message_passer_root,
+        block_hash: b.hash,
+    }
+    .output_root()
+}
+
+pub fn key(i: u8) -> SigningKey {
+    SigningKey::from_bytes(&[i; 32])
+}
+
+pub fn pk(i: u8) -> PublicKey {
+    PublicKey::of(&key(i))
+}
+
+pub fn now_ms() -> u64 {
+    opfleet_follower::sources::now_ms()
+}
+
+/// An attestation by pool key `i`.
+pub fn attest(
+    i: u8,
+    chain: ChainId,
+    kind: AttestationKind,
+    block: L2BlockRef,
+    derived: u64,
+    output_root: B256,
+) -> SignedAttestation {
+    SignedAttestation::sign(
+        Attestation {
+            kind,
+            chain_id: chain,
+            block,
+            derived_from: BlockId {
+                hash: B256::repeat_byte(derived as u8),
+                number: derived,
+            },
+            output_root,
+            issued_at_ms: now_ms(),
+        },
+        &key(i),
+    )
+}
+
+#[derive(Default)]
+struct PoolState {
+    latest: Mutex<(Option<SignedAttestation>, Option<SignedAttestation>)>,
+    push: Mutex<Option<broadcast::Sender<SignedAttestation>>>,
+    payloads: Mutex<BTreeMap<u64, OpExecutionPayloadEnvelope>>,
+}
+
+/// One pool member: `attest_latest`, `attest_subscribe`, `opfleet_payloadByNumber` (C2).
+pub struct PoolMember {
+    pub addr: SocketAddr,
+    handle: ServerHandle,
+    state: Arc<PoolState>,
+}
+
+impl PoolMember {
+    pub async fn start() -> Self {
+        let state = Arc::new(PoolState::default());
+        *state.push.lock().unwrap() = Some(broadcast::channel(256).0);
+        let server = Server::builder().build("127.0.0.1:0").await.unwrap();
+        let addr = server.local_addr().unwrap();
+        let mut m = RpcModule::from_arc(state.clone());
+        m.register_method("attest_latest", |_, st, _| {
+            let l = *st.latest.lock().unwrap();
+            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(
+                serde_json::json!({"safe": l.0, "finalized": l.1}),
+            )
+        })
+        .unwrap();
+        m.register_method("opfleet_payloadByNumber", |params, st, _| {
+            let (n,): (U64,) = params.parse()?;
+            let env = st.payloads.lock().unwrap().get(&n.to::<u64>()).cloned();
+            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(env.map(|e| {
+                let full = opfleet_protocol::p2p::req_resp::encode_success(&e).unwrap();
+                let mut body = Vec::new();
+                use std::io::Read;
+                snap::read::FrameDecoder::new(&full[5..])
+                    .read_to_end(&mut body)
+                    .unwrap();
+                let version = match e.execution_payload {
+                    op_alloy_rpc_types_engine::OpExecutionPayload::V4(_) => 4,
+                    _ => 3,
+                };
+                serde_json::json!({"version": version, "payload": Bytes::from(body)})
+            }))
+        })
+        .unwrap();
+        m.register_subscription(
+            "attest_subscribe",
+            "attest_subscription",
+            "attest_unsubscribe",
+            |_params, pending, st, _| async move {
+                let msg = |a: &SignedAttestation| -> Result<jsonrpsee::SubscriptionMessage, serde_json::Error> {
+                    Ok(to_raw_value(a)?.into())
+                };
+                let mut rx = st.push.lock().unwrap().as_ref().unwrap().subscribe();
+                let first = *st.latest.lock().unwrap();
+                let sink = pending.accept().await?;
+                for a in [first.0, first.1].into_iter().flatten() {
+                    sink.send(msg(&a)?).await?;
+                }
+                while let Ok(a) = rx.recv().await {
+                    sink.send(msg(&a)?).await?;
+                }
+                jsonrpsee::core::SubscriptionResult::Ok(())
+            },
+        )
+        .unwrap();
+        let handle = server.start(m);
+        Self {
+            addr,
+            handle,
+            state,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn publish(&self, a: SignedAttestation) {
+        {
+            let mut l = self.state.latest.lock().unwrap();
+            match a.attestation.kind {
+                AttestationKind::Safe => l.0 = Some(a),
+                AttestationKind::Finalized => l.1 = Some(a),
+            }
+        }
+        if let Some(tx) = self.state.push.lock().unwrap().as_ref() {
+            let _ = tx.send(a);
+        }
+    }
+
+    pub fn serve_payload(&self, env: OpExecutionPayloadEnvelope) {
+        self.state
+            .payloads
+            .lock()
+            .unwrap()
+            .insert(env.execution_payload.block_number(), env);
+    }
+
+    pub async fn stop(self) {
+        let _ = self.handle.stop();
+        self.handle.stopped().await;
+    }
+}
+
+/// Polls `f` until true or `secs` pass.
+pub async fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -17,8 +17,8 @@ use jsonrpsee::rpc_params;
 use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
 use opfleet_p2p::BlockGossipNode;
 use opfleet_protocol::config::RollupConfig;
-use opfleet_protocol::p2p::req_resp::check_served_block;
-use opfleet_protocol::p2p::{BlockTopicVersion, TopicForkTimes, decode_decompressed};
+use opfleet_protocol::p2p::req_resp::{check_served_block, decode_payload_body};
+use opfleet_protocol::p2p::{BlockTopicVersion, TopicForkTimes};
 use serde::Deserialize;
 
 /// Where missing payloads can come from.
@@ -117,15 +117,7 @@ pub fn decode_source_payload(
 ) -> Result<OpExecutionPayloadEnvelope, String> {
     let version = BlockTopicVersion::from_topic_index(version.wrapping_sub(1))
         .ok_or_else(|| format!("unknown payload version {version}"))?;
-    // The body is a gossip message without its signature: reuse the gossip reader with a
-    // zero signature in front (the signature is not part of the payload).
-    let mut plain = vec![0u8; 65];
-    plain.extend_from_slice(body);
-    let net = decode_decompressed(&plain, version).map_err(|e| e.to_string())?;
-    let env = OpExecutionPayloadEnvelope {
-        parent_beacon_block_root: net.parent_beacon_block_root,
-        execution_payload: net.payload,
-    };
+    let env = decode_payload_body(body, version).map_err(|e| e.to_string())?;
     check_served_block(&env, number).map_err(|e| e.to_string())?;
     Ok(env)
 }

@@ -183,7 +183,7 @@ pub fn decode_response(
             limit: MAX_RESPONSE_SIZE,
         });
     }
-    decode_body(&body, expected).map(|e| PayloadByNumberResponse::Payload(Box::new(e)))
+    decode_payload_body(&body, expected).map(|e| PayloadByNumberResponse::Payload(Box::new(e)))
 }
 
 /// Whether a response `version` can carry a block of the `expected` topic version.
@@ -206,7 +206,9 @@ fn check_version(version: u32, expected: BlockTopicVersion) -> Result<(), ReqRes
     }
 }
 
-fn decode_body(
+/// Decodes an uncompressed payload_by_number success body of a topic version:
+/// `[parent_beacon_block_root |] SSZ payload`.
+pub fn decode_payload_body(
     body: &[u8],
     expected: BlockTopicVersion,
 ) -> Result<OpExecutionPayloadEnvelope, ReqRespError> {

@@ -475,6 +475,8 @@ async fn start_member(
 struct Figures {
     setup: Setup,
     latencies: Vec<Duration>,
+    /// Per head, from the follower accepting it (heads watch) to the forkchoice update.
+    engine_part: Vec<Duration>,
     missed: usize,
     warmup: usize,
 }
@@ -569,6 +571,19 @@ async fn run_setup(h: &History, setup: Setup) -> Result<Figures, BenchError> {
     )
     .map_err(|e| e.to_string())?;
     let follower = FollowerNode::start(config, Arc::new(layer), Extras::default()).await?;
+    let accepted = Arc::new(Seen::default());
+    let watcher = {
+        let mut heads = follower.state().heads.clone();
+        let accepted = accepted.clone();
+        tokio::spawn(async move {
+            while heads.changed().await.is_ok() {
+                let safe = heads.borrow_and_update().safe;
+                if let Some(s) = safe {
+                    accepted.record(s.block.hash, Instant::now(), false);
+                }
+            }
+        })
+    };
 
     let gap = match setup.mode {
         Mode::Poll(d) => d,
@@ -579,6 +594,7 @@ async fn run_setup(h: &History, setup: Setup) -> Result<Figures, BenchError> {
     let mut streak = 0;
     let mut warmup = 0;
     let mut latencies = Vec::with_capacity(setup.heads);
+    let mut engine_part = Vec::with_capacity(setup.heads);
     let mut missed = 0;
     while latencies.len() + missed < setup.heads {
         n += 1;
@@ -597,8 +613,12 @@ async fn run_setup(h: &History, setup: Setup) -> Result<Figures, BenchError> {
         };
         let t1 = fcu.wait(hash, 1, wait).await;
         let t0 = signed.wait(hash, setup.threshold, Duration::ZERO).await;
+        let ta = accepted.wait(hash, 1, Duration::ZERO).await;
         match (measuring, t0, t1) {
-            (true, Some(t0), Some(t1)) => latencies.push(t1.saturating_duration_since(t0)),
+            (true, Some(t0), Some(t1)) => {
+                latencies.push(t1.saturating_duration_since(t0));
+                engine_part.push(ta.map(|ta| t1.saturating_duration_since(ta)));
+            }
             (true, _, _) => missed += 1,
             (false, _, Some(_)) => {
                 streak += 1;
@@ -616,6 +636,7 @@ async fn run_setup(h: &History, setup: Setup) -> Result<Figures, BenchError> {
         tokio::time::sleep(pause).await;
     }
 
+    watcher.abort();
     follower.stop().await;
     for m in members {
         m.node.shutdown().await;
@@ -635,6 +656,7 @@ async fn run_setup(h: &History, setup: Setup) -> Result<Figures, BenchError> {
     Ok(Figures {
         setup,
         latencies,
+        engine_part: engine_part.into_iter().flatten().collect(),
         missed,
         warmup,
     })
@@ -661,16 +683,19 @@ fn median_of(figures: &[Figures], mode: Mode, threshold: usize, verify: bool) ->
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> Result<(), BenchError> {
-    let mut args = std::env::args()
+    // Numbers: heads per setup, then heads of the 2 s poll setups; a word keeps only the
+    // setups whose source label contains it (e.g. `push`, `poll`, `gossip`).
+    let words: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
-        .map(|a| a.parse::<usize>());
-    let heads = args.next().transpose()?.unwrap_or(DEFAULT_HEADS).max(1);
-    let slow_heads = args
-        .next()
-        .transpose()?
-        .unwrap_or(DEFAULT_SLOW_POLL_HEADS)
-        .max(1);
+        .collect();
+    let mut numbers = words.iter().filter_map(|w| w.parse::<usize>().ok());
+    let heads = numbers.next().unwrap_or(DEFAULT_HEADS).max(1);
+    let slow_heads = numbers.next().unwrap_or(DEFAULT_SLOW_POLL_HEADS).max(1);
+    let only: Vec<&String> = words
+        .iter()
+        .filter(|w| w.parse::<usize>().is_err())
+        .collect();
     let history = record(heads.max(slow_heads) + SPARE_BLOCKS).await?;
     eprintln!("recorded {} L2 blocks", history.blocks.len());
 
@@ -699,6 +724,7 @@ async fn main() -> Result<(), BenchError> {
         verify_output_root: true,
     });
 
+    setups.retain(|s| only.is_empty() || only.iter().any(|w| s.mode.label().contains(w.as_str())));
     let mut figures = Vec::new();
     for s in setups {
         let started = Instant::now();
@@ -716,9 +742,9 @@ async fn main() -> Result<(), BenchError> {
     }
 
     println!(
-        "| source | quorum | output-root check | heads (warm-up) | missed | p50 ms | p90 ms | p99 ms | max ms | mean ms |"
+        "| source | quorum | output-root check | heads (warm-up) | missed | p50 ms | p90 ms | p99 ms | max ms | mean ms | p50 accepted to fcU ms |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for f in &figures {
         let mut v = f.latencies.clone();
         v.sort();
@@ -727,8 +753,10 @@ async fn main() -> Result<(), BenchError> {
         } else {
             v.iter().sum::<Duration>() / u32::try_from(v.len()).unwrap_or(u32::MAX)
         };
+        let mut e = f.engine_part.clone();
+        e.sort();
         println!(
-            "| {} | {} of {} | {} | {} ({}) | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} of {} | {} | {} ({}) | {} | {} | {} | {} | {} | {} | {} |",
             f.setup.mode.label(),
             f.setup.threshold,
             f.setup.signers,
@@ -745,6 +773,7 @@ async fn main() -> Result<(), BenchError> {
             ms(percentile(&v, 99.0)),
             ms(v.last().copied().unwrap_or_default()),
             ms(mean),
+            ms(percentile(&e, 50.0)),
         );
     }
     println!();

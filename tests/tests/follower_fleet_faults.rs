@@ -22,25 +22,26 @@ use opfleet_tests::devnet::FleetNode;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// L1 blocks reorged away: below the sequencer's L1 confirmation depth (4), so the L2 chain's
-/// origins stay, and below the L1 finality lag (8).
-const DEPTH: u64 = 3;
+/// The sequencer's L1 confirmation depth in the reorg test: its origins stay below every reorg.
+const CONFS: u64 = 7;
+/// Deepest L1 reorg: below [`CONFS`], so the L2 chain's origins stay, and within the L1
+/// finality lag (8 blocks).
+const MAX_DEPTH: u64 = CONFS - 1;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_l1_reorg_moves_safe_back_and_on_while_finalized_never_moves_back() {
     let _one_at_a_time = SERIAL.lock().await;
     let started = Instant::now();
-    let net = start(one_chain_fleet("fff-reorg", 3, 1, 2)).await;
+    let mut config = one_chain_fleet("fff-reorg", 3, 1, 2);
+    config.sequencer_l1_confs = CONFS;
+    let net = start(config).await;
     let world = net.devnet.world().clone();
     let pool = world.pool();
     let keys: Vec<PublicKey> = pool.iter().map(|s| s.signer()).collect();
     let f = world.followers().remove(0);
-    eventually("follower converged", WAIT, || async {
-        converged(&world, &f, &keys, 2)
-    })
-    .await;
+    // Every accepted head from the start, and the execution client's finalized label, sampled
+    // all along.
     let log = HeadLog::start(&f);
-    // The execution client's finalized label, sampled all along.
     let el_finalized = Arc::new(Mutex::new(Vec::new()));
     let sampler = {
         let (el, out) = (f.el().clone(), el_finalized.clone());
@@ -51,27 +52,49 @@ async fn an_l1_reorg_moves_safe_back_and_on_while_finalized_never_moves_back() {
             }
         })
     };
+    eventually("follower converged", WAIT, || async {
+        converged(&world, &f, &keys, 2)
+    })
+    .await;
 
-    // Reorg while the follower's safe head was derived from one of the last DEPTH L1 blocks, so
-    // the reorg takes away the batches it came from.
+    // Reorg while the follower's safe head was derived from one of the last few L1 blocks, deep
+    // enough to take away the batches it came from (a loaded machine derives a few blocks
+    // behind the L1 head).
     let mut reorged = None;
+    let mut mark = 0;
     for _ in 0..10 {
+        let polls = std::sync::atomic::AtomicU64::new(0);
         let att = eventually("safe head derived from a recent L1 block", WAIT, || async {
             let l = attest_latest(&pool[0]).await?.safe?;
             let accepted = f.sync_status()?.safe_l2;
             let head = world.l1().head().number;
-            (l.attestation.derived_from.number + DEPTH > head && accepted == l.attestation.block)
-                .then_some(l.attestation)
+            if polls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                .is_multiple_of(50)
+            {
+                eprintln!(
+                    "L1 head #{head}; supernode-0 safe #{} from L1 #{}; follower safe #{}",
+                    l.attestation.block.number, l.attestation.derived_from.number, accepted.number
+                );
+            }
+            let depth = (head + 1).checked_sub(l.attestation.derived_from.number)?;
+            let limit = MAX_DEPTH.min(head.saturating_sub(world.l1().finalized().number));
+            (depth <= limit && accepted == l.attestation.block).then_some((l.attestation, depth))
         })
         .await;
-        let out = world.l1_reorg(DEPTH).unwrap();
+        let (att, depth) = att;
+        mark = log.seen().len();
+        let out = world.l1_reorg(depth).unwrap();
+        eprintln!(
+            "reorg of L1 #{}..: safe #{} derived from L1 #{}",
+            out.dropped[0].number, att.block.number, att.derived_from.number
+        );
         if out.dropped.iter().any(|b| b.id() == att.derived_from) {
             reorged = Some((att, out));
             break;
         }
     }
     let (att, out) = reorged.expect("a reorg under the safe head's L1 block");
-    let mark = log.seen().len();
     let before = att.block.number;
     eprintln!(
         "L1 reorg: {} blocks from #{} replaced, follower safe #{before} derived from L1 #{} after {:?}",

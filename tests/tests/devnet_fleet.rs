@@ -153,6 +153,7 @@ async fn pool_and_followers_reach_safe_and_follow_unsafe() {
         started.elapsed()
     );
     let listed = opfleet_tests::devnet::Endpoints::read(&net.dir.join("endpoints.json")).unwrap();
+    assert_eq!(listed, net.devnet.current_endpoints());
     assert_eq!(listed.followers.len(), 3);
     let status = added.follower_status().unwrap();
     let json = serde_json::to_value(&status).unwrap();

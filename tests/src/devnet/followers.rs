@@ -63,6 +63,8 @@ pub struct FollowerSpec {
     /// `--verify.output-root`.
     pub verify_output_root: bool,
     /// Take unsafe blocks from the chain's block gossip (the sequencer as static peer).
+    /// Without it the execution client only gets the blocks the follower fetches from its
+    /// sources' `opfleet_payloadByNumber`.
     pub unsafe_gossip: bool,
 }
 

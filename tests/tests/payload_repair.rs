@@ -10,6 +10,8 @@
 //!   pool (fake C2) ◀── A's fallback when no peer has n
 //!   supernode (real Node, ElPayloads over the sequencer's EL) ◀── follower C's fallback
 //! ```
+//! And with `--verify.output-root`: a follower that took the conflicting block of a sequencer
+//! equivocation fetches and reorgs to the attested block so that its output root is checked.
 
 mod follower_common;
 mod sequencer_common;
@@ -160,6 +162,20 @@ fn follower_config(
     signer: alloy::primitives::Address,
 ) -> FollowerConfig {
     FollowerConfig {
+        verify_output_root: false,
+        ..verifying_follower_config(rollup, dir, urls, static_peers, signer)
+    }
+}
+
+/// Like [`follower_config`], trusting pool key 1 alone, with `--verify.output-root`.
+fn verifying_follower_config(
+    rollup: &RollupConfig,
+    dir: &std::path::Path,
+    urls: Vec<String>,
+    static_peers: Vec<String>,
+    signer: alloy::primitives::Address,
+) -> FollowerConfig {
+    FollowerConfig {
         rollup: rollup.clone(),
         engine_url: "http://in-process".into(),
         l2_rpc_url: "http://in-process".into(),
@@ -181,7 +197,7 @@ fn follower_config(
         }),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
         metrics_addr: None,
-        verify_output_root: false,
+        verify_output_root: true,
         healthz_max_safe_age: Duration::from_secs(600),
     }
 }
@@ -387,6 +403,83 @@ async fn a_supernode_serves_payloads_from_the_chain_el_and_a_follower_repairs_fr
 
     node.stop().await;
     sn.shutdown().await;
+    if let Ok(el) = Arc::try_unwrap(el) {
+        el.stop().await;
+    }
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifying_follower_on_an_equivocated_block_fetches_the_attested_one_to_check_it() {
+    let mut w = World::start().await;
+    let pool = PoolMember::start().await;
+    let el = w.follower_el().await;
+    let dir = tempfile::tempdir().unwrap();
+    let node = FollowerNode::start(
+        verifying_follower_config(
+            &w.rollup,
+            dir.path(),
+            vec![pool.url()],
+            vec![w.publisher_peer().await],
+            w.seq.signer(),
+        ),
+        SimElLayer::new(el.clone(), jwt(), &w.rollup),
+        Extras::default(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    while w.seq.head().number < 3 {
+        w.step(false).await;
+    }
+    same_chain(&el, &w.seq_el, "follower at 3").await;
+
+    // Block 4 is equivocated: the follower gets only the conflicting block over gossip.
+    let mut sequenced = w.seq.subscribe();
+    w.seq.controls().equivocate_next_block();
+    let canonical = w.step(true).await;
+    let conflicting = loop {
+        let b = sequenced.recv().await.unwrap();
+        if b.equivocation == Some(opfleet_tests::sequencer::Equivocation::Conflicting) {
+            break b;
+        }
+    };
+    assert_eq!(conflicting.l2_block_ref.number, 4);
+    assert_ne!(conflicting.l2_block_ref.hash, canonical.l2_block_ref.hash);
+    publish(&w.publisher, &conflicting).await;
+    eventually(20, "follower EL took the conflicting block", || {
+        el.head().hash == conflicting.l2_block_ref.hash
+    })
+    .await;
+
+    // The signer attests the canonical block 4 with its output root: the follower must have
+    // that block to check the root, so it fetches it and reorgs to it, then accepts it.
+    let attested = w.seq_el.block_by_number(4).unwrap();
+    let r = attested.l2_block_ref().unwrap();
+    assert_eq!(r, canonical.l2_block_ref);
+    pool.publish(attest(
+        1,
+        CHAIN,
+        opfleet_attest::AttestationKind::Safe,
+        r,
+        2,
+        output_root(&attested),
+    ));
+    eventually(20, "attested block 4 verified and safe", || {
+        node.state().heads.borrow().safe.map(|h| h.block) == Some(r)
+    })
+    .await;
+    eventually(20, "EL safe label on it", || el.safe().hash == r.hash).await;
+    assert!(node.state().status().output_root_refusals.is_empty());
+
+    // And unsafe progress resumes on the attested chain.
+    for _ in 0..2 {
+        w.step(false).await;
+    }
+    same_chain(&el, &w.seq_el, "follower on the sequencer's chain").await;
+
+    node.stop().await;
+    pool.stop().await;
     if let Ok(el) = Arc::try_unwrap(el) {
         el.stop().await;
     }

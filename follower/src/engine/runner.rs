@@ -336,15 +336,11 @@ impl EngineRunner {
                 tracing::error!(number, floor, "reorg to the attested chain is too deep");
                 return Ok(false);
             }
-            let Some(env) = self.fetch.fetch(number).await else {
+            let Some(env) = self.fetch.fetch_matching(number, want).await else {
+                tracing::warn!(number, expected = %want, "no source has the attested chain's block");
                 return Ok(false);
             };
             let info = info_of(&env);
-            if info.hash != want {
-                tracing::warn!(number, fetched = %info.hash, expected = %want,
-                    "fetched payload is not on the attested chain");
-                return Ok(false);
-            }
             if let Some(parent) = self.el.block_ref(BlockAt::Number(number - 1)).await? {
                 canonical.insert(number - 1, parent.hash);
             }

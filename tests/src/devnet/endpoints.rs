@@ -183,15 +183,41 @@ impl Endpoints {
                 c.jwt_secret_file.display()
             ));
         }
-        for (kind, list) in [
-            ("supernode", &self.supernodes),
-            ("follower", &self.followers),
-        ] {
-            for node in list {
-                out.push(format!("{kind}: {node}"));
-            }
+        for n in &self.supernodes {
+            out.push(format!(
+                "supernode {}: {} chains {} signer {} gossip {}",
+                field(n, "name"),
+                field(n, "rpc"),
+                field(n, "chain_ids"),
+                field(n, "signer"),
+                field(n, "attest_gossip"),
+            ));
+        }
+        for n in &self.followers {
+            out.push(format!(
+                "follower {}: {} chain {} el_rpc {} threshold {}",
+                field(n, "name"),
+                field(n, "rpc"),
+                field(n, "chain_id"),
+                field(n, "el_rpc"),
+                field(n, "trust_threshold"),
+            ));
         }
         out
+    }
+}
+
+/// A field of a node's endpoints JSON for the terminal: strings bare, the rest as JSON.
+fn field(node: &serde_json::Value, key: &str) -> String {
+    match node.get(key) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(v) => v.to_string(),
+        None => "-".into(),
     }
 }
 

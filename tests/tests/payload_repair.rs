@@ -342,6 +342,7 @@ async fn a_supernode_serves_payloads_from_the_chain_el_and_a_follower_repairs_fr
         rpc: "127.0.0.1:0".parse().unwrap(),
         metrics: None,
         p2p_attest: None,
+        l1_prague_time: None,
     };
     let sn = opfleet_supernode::node::service::Node::start(
         &sn_config,

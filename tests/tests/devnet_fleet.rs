@@ -8,13 +8,18 @@ mod devnet_support;
 use std::time::{Duration, Instant};
 
 use devnet_support::*;
-use opfleet_tests::devnet::{FleetNode, FollowerSpec, NodeKind};
+use opfleet_supernode::config::Mode;
+use opfleet_tests::devnet::{FleetNode, FollowerSpec, NodeKind, SupernodeSpec};
 
 /// Generous: debug builds on a loaded 2-core machine.
 const WAIT: Duration = Duration::from_secs(90);
 
+/// One world at a time, so each test stays quick.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_and_followers_reach_safe_and_follow_unsafe() {
+    let _one = SERIAL.lock().await;
     let started = Instant::now();
     let net = start(fleet_config("fleet", 3, 2)).await;
     let world = net.devnet.world().clone();
@@ -46,6 +51,17 @@ async fn pool_and_followers_reach_safe_and_follow_unsafe() {
     assert!(net.dir.join("swarm.key").exists());
     let followers = world.followers();
     assert_eq!(world.fleet().of_kind(NodeKind::Follower).len(), 2);
+
+    // A test adds a follower by spec (early, so that its execution client has little to catch
+    // up from genesis): one supernode polled over HTTP (no attestation gossip), threshold 1,
+    // output roots checked against its own execution client.
+    let pool = world.pool();
+    let chain = world.chains()[1].chain_id();
+    let mut spec = FollowerSpec::attested(chain, vec![pool[2].signer()], 1);
+    spec.supernode_urls = vec![pool[2].rpc_url()];
+    spec.verify_output_root = true;
+    let added = world.add_follower(spec).await.unwrap();
+    assert_eq!(added.name(), "follower-2");
 
     // Safe: each follower's EL reaches a safe block above genesis that is the sequencer's.
     for f in &followers {
@@ -127,15 +143,6 @@ async fn pool_and_followers_reach_safe_and_follow_unsafe() {
         started.elapsed()
     );
 
-    // A test adds a follower by spec: one supernode polled over HTTP (no attestation gossip),
-    // threshold 1, output roots checked against its own execution client.
-    let pool = world.pool();
-    let chain = world.chains()[1].chain_id();
-    let mut spec = FollowerSpec::attested(chain, vec![pool[2].signer()], 1);
-    spec.supernode_urls = vec![pool[2].rpc_url()];
-    spec.verify_output_root = true;
-    let added = world.add_follower(spec).await.unwrap();
-    assert_eq!(added.name(), "follower-2");
     let target = followers[1].el().safe().number();
     eventually("added follower reaches the safe head", WAIT, || async {
         (added.el().safe().number() >= target).then_some(())
@@ -146,11 +153,70 @@ async fn pool_and_followers_reach_safe_and_follow_unsafe() {
         started.elapsed()
     );
     let listed = opfleet_tests::devnet::Endpoints::read(&net.dir.join("endpoints.json")).unwrap();
+    assert_eq!(listed, net.devnet.current_endpoints());
     assert_eq!(listed.followers.len(), 3);
     let status = added.follower_status().unwrap();
     let json = serde_json::to_value(&status).unwrap();
     assert!(json.is_object());
 
     eprintln!("fleet test done in {:?}", started.elapsed());
+    net.stop().await;
+}
+
+/// Nodes added by spec: an attester (`attest --follow`) signing what a pool member's
+/// `/<chainid>/` prefix reports, a follower trusting that key alone over gossip only (the
+/// sequencer-attested shape: one key, threshold 1), and a follower in `--l2.follow.source`
+/// mode on the same prefix. Both followers' ELs reach safe heads that are the sequencer's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn specs_add_an_attester_and_followers_of_each_mode() {
+    let _one = SERIAL.lock().await;
+    let started = Instant::now();
+    let net = start(fleet_config("fleet-specs", 1, 0)).await;
+    let world = net.devnet.world().clone();
+    let pool = world.pool();
+    let chain = world.chains()[0].chain_id();
+    let seq = world.chain(chain).unwrap();
+
+    let attester = world
+        .add_supernode(SupernodeSpec::attester(
+            [7; 32],
+            chain,
+            pool[0].chain_url(chain),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(attester.mode(), Mode::Attest);
+    assert!(attester.el(chain).is_none());
+    let mut gossip_only = FollowerSpec::attested(chain, vec![attester.signer()], 1);
+    gossip_only.attest_gossip = true;
+    gossip_only.gossip_peers = vec![attester.gossip_addr().unwrap().to_string()];
+    gossip_only.name = Some("seq-attested".into());
+    let gossip_only = world.add_follower(gossip_only).await.unwrap();
+    let follow = world
+        .add_follower(FollowerSpec::follow_source(chain, pool[0].chain_url(chain)))
+        .await
+        .unwrap();
+    assert_eq!(world.fleet().of_kind(NodeKind::Supernode).len(), 2);
+    assert!(!world.pool().iter().any(|s| s.name() == attester.name()));
+
+    for f in [&gossip_only, &follow] {
+        let safe = eventually(&format!("{} safe", f.name()), WAIT, || async {
+            let safe = f.el().safe().id();
+            (safe.number > 0 && seq.block(safe.number) == Some(safe)).then_some(safe)
+        })
+        .await;
+        eprintln!(
+            "{} safe #{} after {:?}",
+            f.name(),
+            safe.number,
+            started.elapsed()
+        );
+    }
+    // The gossip-only follower counted the attester's signature.
+    let status = serde_json::to_value(gossip_only.follower_status().unwrap()).unwrap();
+    assert!(
+        status.to_string().contains(&attester.signer().to_string()),
+        "{status}"
+    );
     net.stop().await;
 }

@@ -286,6 +286,29 @@ mod tests {
     }
 
     #[test]
+    fn one_line_per_supernode_and_follower() {
+        let mut e = sample(Path::new("/tmp"));
+        e.supernodes = vec![serde_json::json!({
+            "name": "supernode-0", "rpc": "http://127.0.0.1:9560",
+            "chain_ids": ["901", "902"], "signer": "0xab", "attest_gossip": null,
+        })];
+        e.followers = vec![serde_json::json!({
+            "name": "follower-0", "rpc": "http://127.0.0.1:9580", "chain_id": "901",
+            "el_rpc": "http://127.0.0.1:1", "trust_threshold": 2,
+        })];
+        let lines = e.lines();
+        assert_eq!(lines.len(), 3 + 5 + 2);
+        assert!(lines.contains(
+            &"supernode supernode-0: http://127.0.0.1:9560 chains 901,902 signer 0xab gossip null"
+                .to_string()
+        ));
+        assert!(lines.contains(
+            &"follower follower-0: http://127.0.0.1:9580 chain 901 el_rpc http://127.0.0.1:1 threshold 2"
+                .to_string()
+        ));
+    }
+
+    #[test]
     fn one_line_per_endpoint() {
         let e = sample(Path::new("/tmp"));
         let lines = e.lines();

@@ -63,6 +63,8 @@ pub struct FollowerSpec {
     /// `--verify.output-root`.
     pub verify_output_root: bool,
     /// Take unsafe blocks from the chain's block gossip (the sequencer as static peer).
+    /// Without it the execution client only gets the blocks the follower fetches from its
+    /// sources' `opfleet_payloadByNumber`.
     pub unsafe_gossip: bool,
 }
 
@@ -123,7 +125,11 @@ impl FleetFollower {
         let chain = ctx.chain(spec.chain)?;
         let data_dir = ctx.data_dir(&name)?;
         let el = Arc::new(ctx.spawn_el(&name, chain).await?);
-        let config = follower_config(ctx, &name, &spec, &el, data_dir.clone(), rpc_addr)?;
+        let urls = ElUrls {
+            engine: el.engine_url(),
+            rpc: el.rpc_url(),
+        };
+        let config = follower_config(ctx, &name, &spec, urls, data_dir.clone(), rpc_addr)?;
         let node = Arc::new(Self {
             jwt_file: chain.jwt_file.clone(),
             name,
@@ -280,12 +286,18 @@ impl FleetFollower {
     }
 }
 
+/// Where a follower's execution client listens.
+struct ElUrls {
+    engine: String,
+    rpc: String,
+}
+
 /// The configuration `opfleet-follower run` would build for `spec` (same checks).
 fn follower_config(
     ctx: &FleetContext,
     name: &str,
     spec: &FollowerSpec,
-    el: &SimElHandle,
+    el: ElUrls,
     data_dir: PathBuf,
     rpc_addr: SocketAddr,
 ) -> Result<FollowerConfig, FleetStartError> {
@@ -342,8 +354,8 @@ fn follower_config(
     });
     Ok(FollowerConfig {
         rollup: chain.rollup.clone(),
-        engine_url: el.engine_url(),
-        l2_rpc_url: el.rpc_url(),
+        engine_url: el.engine,
+        l2_rpc_url: el.rpc,
         jwt_secret: chain.jwt_file.clone(),
         data_dir,
         heads,
@@ -421,5 +433,123 @@ impl FleetNode for FleetFollower {
         })?;
         *slot = Some(node);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devnet::context::FleetChain;
+    use crate::el::JwtSecret;
+    use crate::sequencer::DevnetChainConfig;
+    use opfleet_attest::SigningKey;
+
+    const CHAIN: ChainId = ChainId(901);
+
+    fn ctx() -> FleetContext {
+        let mut rollup = opfleet_protocol::config::builtin::rollup_config("op-sepolia").unwrap();
+        rollup.l2_chain_id = CHAIN;
+        FleetContext {
+            l1_rpc: "http://127.0.0.1:8545".into(),
+            beacon: "http://127.0.0.1:5052".into(),
+            host: [127, 0, 0, 1].into(),
+            out_dir: "/tmp/unused".into(),
+            swarm_key: "/tmp/unused/swarm.key".into(),
+            chains: vec![FleetChain {
+                rollup,
+                rollup_file: "/tmp/unused/rollup-901.json".into(),
+                jwt: JwtSecret::new([1; 32]),
+                jwt_file: "/tmp/unused/jwt-901.hex".into(),
+                spec: DevnetChainConfig::devnet(CHAIN).chain_spec(0),
+                sequencer_p2p: "/ip4/127.0.0.1/tcp/9222/p2p/16Uiu2HAm".into(),
+                unsafe_block_signer: alloy::primitives::Address::repeat_byte(5),
+            }],
+        }
+    }
+
+    fn key(i: u8) -> PublicKey {
+        PublicKey::of(&SigningKey::from_bytes(&[i; 32]))
+    }
+
+    fn build(spec: &FollowerSpec) -> Result<FollowerConfig, FleetStartError> {
+        let urls = ElUrls {
+            engine: "http://127.0.0.1:1".into(),
+            rpc: "http://127.0.0.1:2".into(),
+        };
+        follower_config(
+            &ctx(),
+            "follower-x",
+            spec,
+            urls,
+            "/tmp/d".into(),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn attested_spec_builds_the_run_configuration() {
+        let mut spec = FollowerSpec::attested(CHAIN, vec![key(1), key(2), key(3)], 2);
+        spec.supernode_urls = vec!["ws://127.0.0.1:9560".into()];
+        spec.attest_gossip = true;
+        spec.gossip_peers = vec!["/ip4/127.0.0.1/tcp/1/p2p/x".into()];
+        let c = build(&spec).unwrap();
+        let HeadsSource::Attested(a) = &c.heads else {
+            panic!("not attested");
+        };
+        assert_eq!(a.policy.threshold(), 2);
+        assert_eq!(a.urls, spec.supernode_urls);
+        let g = a.gossip.as_ref().unwrap();
+        assert_eq!(g.peers, spec.gossip_peers);
+        assert_eq!(g.listen, "/ip4/127.0.0.1/tcp/0");
+        let p2p = c.p2p.unwrap();
+        assert_eq!(
+            p2p.static_peers,
+            vec![ctx().chains[0].sequencer_p2p.clone()]
+        );
+        assert_eq!(
+            p2p.priv_key_hex,
+            Some(keys::node_p2p("follower-x").to_string())
+        );
+        assert_eq!(c.engine_url, "http://127.0.0.1:1");
+        assert_eq!(c.l2_rpc_url, "http://127.0.0.1:2");
+    }
+
+    #[test]
+    fn follow_source_spec_reads_l1_and_refuses_attestation_inputs() {
+        let spec = FollowerSpec::follow_source(CHAIN, "http://127.0.0.1:9560/901/");
+        let c = build(&spec).unwrap();
+        assert!(matches!(
+            c.heads,
+            HeadsSource::FollowSource { ref l1, .. } if l1.as_deref() == Some("http://127.0.0.1:8545")
+        ));
+        let mut mixed = spec;
+        mixed.supernode_urls = vec!["http://127.0.0.1:9560".into()];
+        assert!(matches!(build(&mixed), Err(FleetStartError::Config { .. })));
+    }
+
+    #[test]
+    fn bad_specs_are_refused_by_name() {
+        let none = FollowerSpec::attested(CHAIN, vec![key(1)], 1);
+        let msg = build(&none).unwrap_err().to_string();
+        assert!(
+            msg.contains("follower-x") && msg.contains("no source"),
+            "{msg}"
+        );
+        let mut high = FollowerSpec::attested(CHAIN, vec![key(1)], 2);
+        high.supernode_urls = vec!["http://127.0.0.1:1".into()];
+        assert!(matches!(build(&high), Err(FleetStartError::Config { .. })));
+        let mut ftp = FollowerSpec::attested(CHAIN, vec![key(1)], 1);
+        ftp.supernode_urls = vec!["ftp://x".into()];
+        assert!(
+            build(&ftp)
+                .unwrap_err()
+                .to_string()
+                .contains("--attest.source")
+        );
+        let other = FollowerSpec::attested(ChainId(999), vec![key(1)], 1);
+        assert!(matches!(
+            build(&other),
+            Err(FleetStartError::UnknownChain(ChainId(999)))
+        ));
     }
 }

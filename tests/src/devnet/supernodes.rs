@@ -430,3 +430,29 @@ impl FleetNode for FleetSupernode {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_say_what_they_run() {
+        let d = SupernodeSpec::deriving([1; 32]);
+        assert_eq!(d.mode, SupernodeMode::Derive);
+        assert!(d.chains.is_empty() && d.attest_gossip && !d.join_pool);
+        let a = SupernodeSpec::attester([2; 32], ChainId(901), "http://x:9545");
+        assert_eq!(a.chains, vec![ChainId(901)]);
+        let SupernodeMode::Attest { follow } = &a.mode else {
+            panic!("not attest");
+        };
+        assert_eq!(
+            follow.get(&ChainId(901)).map(String::as_str),
+            Some("http://x:9545")
+        );
+        assert_eq!(
+            a.public_key(),
+            PublicKey::of(&SigningKey::from_bytes(&[2; 32]))
+        );
+        assert_ne!(a.public_key(), d.public_key());
+    }
+}

@@ -409,9 +409,10 @@ impl World {
         Ok(node)
     }
 
-    /// Every endpoint now (with `admin` as the admin URL).
-    pub fn endpoints(&self, admin: String) -> Endpoints {
-        endpoints_of(self, admin)
+    /// Every endpoint now, nodes added since start included (the admin URL is empty until
+    /// the admin server runs).
+    pub fn endpoints(&self) -> Endpoints {
+        endpoints_of(self, self.admin_url.get().cloned().unwrap_or_default())
     }
 
     /// Rewrites the endpoints file once the world runs (nodes added by tests appear in it).
@@ -470,9 +471,12 @@ impl World {
         Ok(self.fleet.kill(name).await?)
     }
 
-    /// Restarts the fleet node `name`.
+    /// Restarts the fleet node `name` (and rewrites the endpoints file: a node may come back
+    /// with a new libp2p identity).
     pub async fn node_restart(&self, name: &str) -> Result<(), FaultError> {
-        Ok(self.fleet.restart(name).await?)
+        self.fleet.restart(name).await?;
+        self.rewrite_endpoints();
+        Ok(())
     }
 
     /// Where everything is.
@@ -826,9 +830,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Kills every node, stops every execution client and the L1.
+/// Kills every node (newest first: followers before the supernodes they read, supernodes
+/// before the chains), stops every execution client and the L1.
 async fn stop_world(world: Arc<World>) {
-    for node in world.fleet.nodes() {
+    for node in world.fleet.nodes().into_iter().rev() {
         if node.is_running() {
             let _ = node.kill().await;
         }
@@ -894,9 +899,15 @@ fn endpoints_of(world: &World, admin_url: String) -> Endpoints {
 }
 
 impl DevnetHandle {
-    /// Every endpoint (what the endpoints file holds).
+    /// Every endpoint at start (what the endpoints file held then).
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
+    }
+
+    /// Every endpoint now, with the supernodes and followers added since start (what the
+    /// endpoints file was last rewritten with).
+    pub fn current_endpoints(&self) -> Endpoints {
+        self.world.endpoints()
     }
 
     /// The running world (faults, status, components).

@@ -16,7 +16,7 @@ use opfleet_engine::{EngineClient, JwtSecret, L2Client};
 use opfleet_protocol::ChainId;
 
 use super::service::{Node, StartError};
-use super::sources::{OutputAtBlock, OutputRootSource, SourceError};
+use super::sources::{ElPayloads, OutputAtBlock, OutputRootSource, SourceError};
 use super::state::ChainSetup;
 use crate::config::NodeConfig;
 use crate::derive::stages::attributes::L1BlobSchedule;
@@ -35,13 +35,7 @@ pub struct ElOutputs(pub L2Client);
 #[async_trait::async_trait]
 impl OutputRootSource for ElOutputs {
     async fn output_at_block(&self, number: u64) -> Result<Option<OutputAtBlock>, SourceError> {
-        let out = self.0.output_at_block(number).await.map_err(|e| {
-            if e.is_transport() {
-                SourceError::Unavailable(e.to_string())
-            } else {
-                SourceError::Invalid(e.to_string())
-            }
-        })?;
+        let out = self.0.output_at_block(number).await?;
         Ok(out.map(|o| OutputAtBlock {
             block: o.block,
             output_root: o.output_root,
@@ -91,20 +85,27 @@ pub async fn start(
             .map_err(|e| chain_err(id, &format!("--l2.{id}.jwt-secret"), e))?;
         let engine = EngineClient::new(engine_url, jwt)
             .map_err(|e| chain_err(id, &format!("--l2.{id}.engine"), e))?;
-        // One client drives derivation, another serves output roots; neither is shared.
+        // One client drives derivation, others serve output roots and payloads; none is shared.
         let l2_client = || {
             L2Client::new(rpc_url, &c.rollup)
                 .map_err(|e| chain_err(id, &format!("--l2.{id}.rpc"), e))
         };
         let l2 = l2_client()?;
         let rollup = Arc::new(c.rollup.clone());
-        let schedule = L1BlobSchedule::for_l1_chain(c.rollup.l1_chain_id).ok_or_else(|| {
-            chain_err(
-                id,
-                "L1 blob fee schedule",
-                format!("no built-in schedule for L1 chain {}", c.rollup.l1_chain_id),
-            )
-        })?;
+        let schedule = config
+            .l1_prague_time
+            .map(L1BlobSchedule::prague_at)
+            .or_else(|| L1BlobSchedule::for_l1_chain(c.rollup.l1_chain_id))
+            .ok_or_else(|| {
+                chain_err(
+                    id,
+                    "L1 blob fee schedule",
+                    format!(
+                        "no built-in schedule for L1 chain {}; give --l1.prague-time",
+                        c.rollup.l1_chain_id
+                    ),
+                )
+            })?;
         let chain_l1 = Arc::new(l1.for_chain(id));
         let el = Arc::new(EngineExecutionLayer::new(
             engine,
@@ -127,7 +128,7 @@ pub async fn start(
         setups.push(ChainSetup {
             rollup: c.rollup.clone(),
             outputs: Arc::new(ElOutputs(l2)),
-            payloads: None,
+            payloads: Some(Arc::new(ElPayloads(l2_client()?))),
         });
         drivers.push(driver);
     }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -145,4 +147,12 @@ pub async fn listener(chain: &ChainEndpoints) -> BlockGossipNode {
     BlockGossipNode::start(config, generate_identity(), Arc::new(NoPayloads))
         .await
         .unwrap()
+}
+
+/// [`config`] with a pool of `supernodes` and `followers` followers.
+pub fn fleet_config(name: &str, supernodes: usize, followers: usize) -> DevnetConfig {
+    let mut c = config(name, 2);
+    c.supernodes = supernodes;
+    c.followers = followers;
+    c
 }

@@ -408,6 +408,7 @@ async fn start_member(
         rpc: "127.0.0.1:0".parse()?,
         metrics: None,
         p2p_attest: None,
+        l1_prague_time: None,
     };
     let (gossip, addr) = match swarm_key {
         Some(key) => {

@@ -143,6 +143,13 @@ impl EngineState {
         })
     }
 
+    /// Prunes blocks below `min(finalized, head - window)` (see [`super::chain`]); `None`
+    /// keeps every block.
+    pub fn with_block_window(mut self, window: Option<u64>) -> Self {
+        self.chain = self.chain.with_window(window);
+        self
+    }
+
     /// The chain spec.
     pub const fn spec(&self) -> &ChainSpec {
         &self.spec
@@ -367,6 +374,21 @@ pub fn envelope_v3(block: &SimBlock) -> OpExecutionPayloadEnvelopeV3 {
         should_override_builder: false,
         parent_beacon_block_root: block.header().parent_beacon_block_root.unwrap_or_default(),
     }
+}
+
+/// The `engine_newPayloadV3/V4` input that carries `block` (V4 fields from Isthmus on), and the
+/// method version that takes it.
+pub fn new_payload_input(block: &SimBlock) -> (NewPayload, PayloadVersion) {
+    let version = PayloadVersion::for_fork(block.fork);
+    let v4 = version == PayloadVersion::V4;
+    let input = NewPayload {
+        payload: payload_v3(block),
+        withdrawals_root: v4.then_some(block.message_passer_root),
+        versioned_hashes: Vec::new(),
+        parent_beacon_block_root: block.header().parent_beacon_block_root.unwrap_or_default(),
+        execution_requests: v4.then(Vec::new),
+    };
+    (input, version)
 }
 
 /// The `engine_getPayloadV4` envelope of a block.

@@ -8,8 +8,8 @@
 //!
 //! ```text
 //!   consensus client ──JWT──▶ engine listener ─┐
-//!   tools / tests ──────────▶ rpc listener ────┴─▶ EngineState { Chain (all blocks, in memory),
-//!                                                               built payloads }
+//!   tools / tests ──────────▶ rpc listener ────┴─▶ EngineState { Chain (in memory, pruned
+//!                                                               behind a window), built payloads }
 //! ```
 
 pub mod builder;
@@ -28,5 +28,5 @@ pub mod state;
 pub use builder::{MESSAGE_PASSER, SimBlock};
 pub use jwt::JwtSecret;
 pub use logs::{SIM_LOG_MAGIC, encode_sim_logs};
-pub use server::{SimEl, SimElConfig, SimElHandle, SpawnError};
+pub use server::{SimEl, SimElConfig, SimElHandle, SimElOptions, SpawnError};
 pub use spec::{ChainSpec, Fork, ForkSchedule, GenesisConfig};

@@ -95,14 +95,40 @@ impl SimElConfig {
     }
 }
 
+/// How a simulated execution client runs, beyond its chain and listeners.
+#[derive(Clone, Debug)]
+pub struct SimElOptions {
+    /// Blocks kept below the head when finalized is closer (see [`super::chain`]); `None`
+    /// keeps every block.
+    pub block_window: Option<u64>,
+}
+
+impl Default for SimElOptions {
+    fn default() -> Self {
+        Self {
+            block_window: Some(super::chain::DEFAULT_BLOCK_WINDOW),
+        }
+    }
+}
+
 /// Starts simulated execution clients.
 #[derive(Debug)]
 pub struct SimEl;
 
 impl SimEl {
-    /// Builds genesis, binds both listeners and starts serving.
+    /// Builds genesis, binds both listeners and starts serving, with the default options.
     pub async fn spawn(config: SimElConfig) -> Result<SimElHandle, SpawnError> {
-        let state: SharedState = Arc::new(Mutex::new(EngineState::new(config.spec)?));
+        Self::spawn_with(config, SimElOptions::default()).await
+    }
+
+    /// [`Self::spawn`] with `options`.
+    pub async fn spawn_with(
+        config: SimElConfig,
+        options: SimElOptions,
+    ) -> Result<SimElHandle, SpawnError> {
+        let state: SharedState = Arc::new(Mutex::new(
+            EngineState::new(config.spec)?.with_block_window(options.block_window),
+        ));
 
         let mut engine_module = eth_module(state.clone())?;
         engine_module.merge(engine_api_module(state.clone())?)?;

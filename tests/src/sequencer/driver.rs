@@ -207,14 +207,37 @@ pub struct SequencedBlock {
     pub equivocation: Option<Equivocation>,
 }
 
-/// Canonical payloads by number, for `payload_by_number` requests.
-#[derive(Clone, Debug, Default)]
-pub struct PayloadStore(Arc<Mutex<BTreeMap<u64, OpExecutionPayloadEnvelope>>>);
+/// Payloads [`PayloadStore`] keeps by default: 30 minutes of 2 s blocks. `payload_by_number`
+/// serves peers filling a gap in their unsafe chain (op-node asks for the blocks between its
+/// unsafe head and a newer gossiped one), so only recent payloads are ever asked for; a node
+/// further behind syncs from its execution client's peers, or follows the safe head.
+pub const DEFAULT_PAYLOAD_WINDOW: usize = 900;
+
+/// Canonical payloads by number, for `payload_by_number` requests: the newest `window` ones.
+#[derive(Clone, Debug)]
+pub struct PayloadStore {
+    payloads: Arc<Mutex<BTreeMap<u64, OpExecutionPayloadEnvelope>>>,
+    window: usize,
+}
+
+impl Default for PayloadStore {
+    fn default() -> Self {
+        Self::with_window(DEFAULT_PAYLOAD_WINDOW)
+    }
+}
 
 impl PayloadStore {
+    /// An empty store that keeps the newest `window` payloads (at least one).
+    pub fn with_window(window: usize) -> Self {
+        Self {
+            payloads: Arc::default(),
+            window: window.max(1),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, BTreeMap<u64, OpExecutionPayloadEnvelope>> {
-        // Single inserts only: a poisoned lock still holds a consistent map.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        // Every update completes before unlocking: a poisoned lock still holds a consistent map.
+        self.payloads.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The canonical payload at `number`.
@@ -222,8 +245,23 @@ impl PayloadStore {
         self.lock().get(&number).cloned()
     }
 
-    fn insert(&self, number: u64, envelope: OpExecutionPayloadEnvelope) {
-        self.lock().insert(number, envelope);
+    /// Payloads held.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no payload is held.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Stores the canonical payload at `number`, dropping the oldest past the window.
+    pub fn insert(&self, number: u64, envelope: OpExecutionPayloadEnvelope) {
+        let mut map = self.lock();
+        map.insert(number, envelope);
+        while map.len() > self.window {
+            map.pop_first();
+        }
     }
 
     /// Drops the payloads above `number` (they were rewound away).
@@ -431,6 +469,13 @@ impl Sequencer {
     /// New blocks, as they are built.
     pub fn subscribe(&self) -> broadcast::Receiver<SequencedBlock> {
         self.blocks.subscribe()
+    }
+
+    /// Keeps the newest `window` payloads for `payload_by_number` instead of
+    /// [`DEFAULT_PAYLOAD_WINDOW`] (call before sharing [`Self::store`]).
+    pub fn with_payload_window(mut self, window: usize) -> Self {
+        self.store = PayloadStore::with_window(window);
+        self
     }
 
     /// The payload store (shared: it keeps filling while the sequencer runs).

@@ -23,8 +23,8 @@ pub mod rollup;
 pub mod txgen;
 
 pub use driver::{
-    Equivocation, PayloadStore, SequencedBlock, Sequencer, SequencerConfig, SequencerControls,
-    SequencerError, SequencerHandle,
+    DEFAULT_PAYLOAD_WINDOW, Equivocation, PayloadStore, SequencedBlock, Sequencer, SequencerConfig,
+    SequencerControls, SequencerError, SequencerHandle,
 };
 pub use feed::{InitiatingLog, InteropFeed};
 pub use rollup::{DevnetChainConfig, DevnetFork, RollupAnchor};

@@ -24,6 +24,7 @@ pub mod logs;
 pub mod server;
 pub mod spec;
 pub mod state;
+pub mod sync;
 
 pub use builder::{MESSAGE_PASSER, SimBlock};
 pub use jwt::JwtSecret;

@@ -10,7 +10,7 @@
 //!           new epoch? deposits + system config updates of the origin      (l1_client.rs)
 //!           user txs = txgen (none past the drift)                         (txgen.rs)
 //!           attrs    = L1-info, deposits, user txs                         (attributes.rs)
-//!           FCU(parent, attrs) ─▶ getPayload ─▶ newPayload ─▶ FCU(new head)  (engine_client.rs)
+//!           FCU(parent, attrs) ─▶ getPayload ─▶ newPayload ─▶ FCU(new head)  (opfleet-engine)
 //!           sign + encode gossip ─▶ broadcast SequencedBlock, store payload
 //!           initiating logs of the new block ─▶ interop feed
 //!  run():   step() whenever the wall clock reaches the next block's timestamp
@@ -33,7 +33,6 @@ use alloy::eips::BlockId as RpcBlockId;
 use alloy::primitives::{Address, B256, Log};
 use alloy::rpc::types::engine::{ForkchoiceState, PayloadStatusEnum};
 use alloy::signers::local::PrivateKeySigner;
-use jsonrpsee::rpc_params;
 use op_alloy_consensus::TxDeposit;
 use op_alloy_rpc_types_engine::{OpExecutionPayloadEnvelope, OpNetworkPayloadEnvelope};
 use opfleet_protocol::config::{RollupConfig, SystemConfig};
@@ -48,13 +47,13 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use super::attributes::{AttributesError, BlockRecipe};
-use super::engine_client::{EngineClient, EngineClientError, GetPayloadVersion};
 use super::feed::{InitiatingLog, InteropFeed};
 use super::l1_client::{L1Client, L1ClientError, L1Origin};
 use super::l2_chain::{ChainBlock, L2ChainError, hash_at, nonce_at, read_block};
 use super::origin::{OriginError, select_origin};
 use super::txgen::{Checkpoint, INITIATOR_ADDRESS, TxGen, TxGenConfig, TxGenError};
 use crate::el::JwtSecret;
+use opfleet_engine::{EngineClient, EngineError, PayloadVersion};
 use crate::l1::contracts::batcher_from_log;
 
 /// Blocks kept on the broadcast for slow subscribers.
@@ -71,7 +70,10 @@ pub enum SequencerError {
     L1(#[from] L1ClientError),
     /// An Engine API call failed.
     #[error(transparent)]
-    Engine(#[from] EngineClientError),
+    Engine(#[from] EngineError),
+    /// The Engine API JWT secret could not be handed to the client.
+    #[error("Engine API JWT secret: {0}")]
+    Jwt(String),
     /// No origin could be chosen.
     #[error(transparent)]
     Origin(#[from] OriginError),
@@ -373,7 +375,9 @@ impl Sequencer {
     pub async fn new(config: SequencerConfig) -> Result<Self, SequencerError> {
         let rollup = config.rollup;
         let l1 = L1Client::new(&config.l1_rpc_url)?;
-        let engine = EngineClient::new(config.engine_url, config.jwt_secret);
+        let secret = opfleet_engine::JwtSecret::from_hex(&config.jwt_secret.to_hex())
+            .map_err(|e| SequencerError::Jwt(e.to_string()))?;
+        let engine = EngineClient::new(&config.engine_url, secret)?;
         let g = rollup.genesis;
         let at_genesis = hash_at(&engine, g.l2.number).await?;
         if at_genesis != Some(g.l2.hash) {
@@ -650,7 +654,7 @@ impl Sequencer {
         let ts = attrs.payload_attributes.timestamp;
         let updated = self
             .engine
-            .forkchoice_updated(self.forkchoice(self.head.hash), Some(attrs))
+            .forkchoice_updated(self.forkchoice(self.head.hash), Some(attrs.clone()))
             .await?;
         if !updated.payload_status.status.is_valid() {
             return Err(SequencerError::EngineStatus {
@@ -659,11 +663,7 @@ impl Sequencer {
             });
         }
         let id = updated.payload_id.ok_or(SequencerError::NoPayloadId(ts))?;
-        let version = if self.rollup.is_isthmus_active(ts) {
-            GetPayloadVersion::V4
-        } else {
-            GetPayloadVersion::V3
-        };
+        let version = PayloadVersion::at(&self.rollup, ts);
         let envelope = self.engine.get_payload(id, version).await?;
         let parent = envelope.execution_payload.parent_hash();
         if parent != self.head.hash {
@@ -886,8 +886,10 @@ impl Sequencer {
     ) -> Result<Vec<InitiatingLog>, SequencerError> {
         let receipts: Option<Vec<L2Receipt>> = self
             .engine
-            .call("eth_getBlockReceipts", rpc_params![block.hash])
-            .await?;
+            .transport()
+            .call("eth_getBlockReceipts", (block.hash,))
+            .await
+            .map_err(EngineError::from)?;
         let logs = receipts
             .unwrap_or_default()
             .into_iter()

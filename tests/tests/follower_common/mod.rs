@@ -22,7 +22,7 @@ use opfleet_follower::engine::{BlockAt, ElError, ExecutionLayer, Forkchoice, Own
 use opfleet_protocol::output_root::OutputV0;
 use opfleet_protocol::{BlockId, ChainId, L2BlockRef};
 use opfleet_tests::el::{JwtSecret, SimBlock, SimElHandle};
-use opfleet_tests::sequencer::engine_client::EngineClient;
+use opfleet_engine::EngineClient;
 use serde_json::value::to_raw_value;
 use tokio::sync::broadcast;
 
@@ -36,7 +36,11 @@ pub struct SimElLayer {
 impl SimElLayer {
     pub fn new(el: Arc<SimElHandle>, jwt: JwtSecret, genesis_l1: BlockId) -> Arc<Self> {
         Arc::new(Self {
-            engine: EngineClient::new(el.engine_url(), jwt),
+            engine: EngineClient::new(
+                &el.engine_url(),
+                opfleet_engine::JwtSecret::from_hex(&jwt.to_hex()).expect("a valid JWT secret"),
+            )
+            .expect("an Engine API client"),
             el,
             genesis_l1,
         })

@@ -278,17 +278,40 @@ impl FollowerNode {
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
-        if let Some(p2p) = self.p2p
+        Self::release(self.p2p, self.attest_gossip, self.store).await;
+    }
+
+    /// Stops the node as a crash would (an embedder's kill): every task is aborted wherever it
+    /// is, then the listeners and P2P stop and the store closes, with nothing flushed first.
+    pub async fn abort(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        let _ = self.rpc.stop();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        let _ = self.shutdown.send(true);
+        self.rpc.stopped().await;
+        Self::release(self.p2p, self.attest_gossip, self.store).await;
+    }
+
+    async fn release(
+        p2p: Option<Arc<BlockGossipNode>>,
+        attest_gossip: Option<Arc<AttestGossipNode>>,
+        store: Store,
+    ) {
+        if let Some(p2p) = p2p
             && let Ok(node) = Arc::try_unwrap(p2p)
         {
             node.stop().await;
         }
-        if let Some(g) = self.attest_gossip
+        if let Some(g) = attest_gossip
             && let Ok(node) = Arc::try_unwrap(g)
         {
             node.shutdown().await;
         }
-        self.store.close().await;
+        store.close().await;
     }
 
     /// The attestation gossip node, when one runs.

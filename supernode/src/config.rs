@@ -166,6 +166,8 @@ pub struct FileConfig {
     pub l1: Option<String>,
     /// L1 beacon API URL.
     pub l1_beacon: Option<String>,
+    /// L1 timestamp of Prague, for an L1 without a built-in blob fee schedule (devnets).
+    pub l1_prague_time: Option<u64>,
     /// Data directory.
     pub data_dir: Option<PathBuf>,
     /// Attestation signing key file.
@@ -213,6 +215,8 @@ pub struct Overrides {
     pub l1: Option<String>,
     /// `--l1.beacon`.
     pub l1_beacon: Option<String>,
+    /// `--l1.prague-time`.
+    pub l1_prague_time: Option<u64>,
     /// `--data-dir`.
     pub data_dir: Option<PathBuf>,
     /// `--signer.key`.
@@ -269,6 +273,9 @@ pub struct NodeConfig {
     pub l1: String,
     /// L1 beacon API URL (derivation only).
     pub l1_beacon: Option<String>,
+    /// Prague's L1 timestamp when given: the blob fee schedule of an L1 chain the node has no
+    /// built-in schedule for (devnets), as op-node takes an L1 chain config for unknown L1s.
+    pub l1_prague_time: Option<u64>,
     /// Data directory.
     pub data_dir: PathBuf,
     /// Attestation signing key file.
@@ -597,6 +604,7 @@ pub fn resolve(file: FileConfig, over: Overrides, mode: Mode) -> Result<NodeConf
         chains: chains.into_values().collect(),
         l1,
         l1_beacon,
+        l1_prague_time: over.l1_prague_time.or(file.l1_prague_time),
         data_dir,
         signer_key,
         rpc,

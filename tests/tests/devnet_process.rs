@@ -1,5 +1,5 @@
-//! The `opfleet-devnet` binary: starts, writes its endpoints file, serves, and exits 0 within
-//! seconds of SIGINT.
+//! The `opfleet-devnet` binary: starts (with its supernode pool and followers), writes its
+//! endpoints file, serves, and exits 0 within seconds of SIGINT.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ async fn binary_serves_and_stops_cleanly_on_sigint() {
         .arg(&file)
         .args(["--l1.block-time", "1", "--l2.block-time", "1"])
         .args(["--progress-interval", "1"])
+        .args(["--supernodes", "3", "--followers", "4"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -43,6 +44,38 @@ async fn binary_serves_and_stops_cleanly_on_sigint() {
         assert_eq!(c.rollup_config.parent(), file.parent());
         assert!(c.jwt_secret_file.exists());
     }
+    // The pool and the followers, each with its RPC and own execution client(s).
+    assert_eq!(endpoints.supernodes.len(), 3);
+    assert_eq!(endpoints.followers.len(), 4);
+    for s in &endpoints.supernodes {
+        assert_eq!(s["els"].as_array().unwrap().len(), 2, "{s}");
+        assert!(
+            s["attest_gossip"].as_str().unwrap().contains("/p2p/"),
+            "{s}"
+        );
+    }
+    for (i, f) in endpoints.followers.iter().enumerate() {
+        assert_eq!(
+            f["chain_id"],
+            serde_json::json!(endpoints.chains[i % 2].chain_id),
+            "{f}"
+        );
+        assert_eq!(f["trust_threshold"], 2, "{f}");
+        assert_eq!(f["trust_keys"].as_array().unwrap().len(), 3, "{f}");
+    }
+    let sn = HttpClientBuilder::default()
+        .build(endpoints.supernodes[0]["rpc"].as_str().unwrap())
+        .unwrap();
+    let ok: String = sn.request("heartbeat_check", rpc_params![]).await.unwrap();
+    assert!(!ok.is_empty());
+    let fl = HttpClientBuilder::default()
+        .build(endpoints.followers[0]["rpc"].as_str().unwrap())
+        .unwrap();
+    let status: serde_json::Value = fl
+        .request("optimism_syncStatus", rpc_params![])
+        .await
+        .unwrap();
+    assert!(status["unsafe_l2"].is_object(), "{status}");
     let l1 = HttpClientBuilder::default().build(&endpoints.l1).unwrap();
     let id: String = l1.request("eth_chainId", rpc_params![]).await.unwrap();
     assert_eq!(id, "0x384");
@@ -83,5 +116,8 @@ async fn binary_serves_and_stops_cleanly_on_sigint() {
             == 2,
         "{stdout}"
     );
+    let count = |prefix: &str| stdout.lines().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(count("supernode supernode-"), 3, "{stdout}");
+    assert_eq!(count("follower follower-"), 4, "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }

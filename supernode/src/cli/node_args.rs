@@ -73,6 +73,14 @@ pub struct NodeArgs {
     /// L1 beacon API URL.
     #[arg(long = "l1.beacon", env = "OPFLEET_L1_BEACON", value_name = "URL")]
     pub l1_beacon: Option<String>,
+    /// L1 timestamp from which Prague's blob fee parameters apply, for an L1 chain without a
+    /// built-in schedule (devnets); mainnet and Sepolia need none.
+    #[arg(
+        long = "l1.prague-time",
+        env = "OPFLEET_L1_PRAGUE_TIME",
+        value_name = "SECONDS"
+    )]
+    pub l1_prague_time: Option<u64>,
     /// Data directory (SQLite database).
     #[arg(long = "data-dir", env = "OPFLEET_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -162,6 +170,7 @@ impl NodeArgs {
             chain_endpoints,
             l1: self.l1.clone(),
             l1_beacon: self.l1_beacon.clone(),
+            l1_prague_time: self.l1_prague_time,
             data_dir: self.data_dir.clone(),
             signer_key: self.signer_key.clone(),
             rpc_addr: self.rpc_addr,

@@ -98,13 +98,20 @@ pub async fn start(
         };
         let l2 = l2_client()?;
         let rollup = Arc::new(c.rollup.clone());
-        let schedule = L1BlobSchedule::for_l1_chain(c.rollup.l1_chain_id).ok_or_else(|| {
-            chain_err(
-                id,
-                "L1 blob fee schedule",
-                format!("no built-in schedule for L1 chain {}", c.rollup.l1_chain_id),
-            )
-        })?;
+        let schedule = config
+            .l1_prague_time
+            .map(L1BlobSchedule::prague_at)
+            .or_else(|| L1BlobSchedule::for_l1_chain(c.rollup.l1_chain_id))
+            .ok_or_else(|| {
+                chain_err(
+                    id,
+                    "L1 blob fee schedule",
+                    format!(
+                        "no built-in schedule for L1 chain {}; give --l1.prague-time",
+                        c.rollup.l1_chain_id
+                    ),
+                )
+            })?;
         let chain_l1 = Arc::new(l1.for_chain(id));
         let el = Arc::new(EngineExecutionLayer::new(
             engine,

@@ -121,6 +121,23 @@ impl Node {
         self.tasks.push(tokio::spawn(task));
     }
 
+    /// Stops the node as a crash would (an embedder's kill): every task is aborted wherever it
+    /// is, then the listeners stop and the database closes. Nothing is flushed first; what
+    /// survives is what was committed, as after a real crash.
+    pub async fn abort(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.rpc.stop().await;
+        if let Some(m) = self.metrics {
+            m.stop().await;
+        }
+        self.state.store().close().await;
+    }
+
     /// Stops sources, publishers and listeners, and closes the database.
     pub async fn shutdown(self) {
         self.stop.send_replace(true);

@@ -31,8 +31,10 @@ enum Compressor {
     Brotli,
 }
 
-/// A local OP Stack interop devnet: a simulated L1 with a beacon blob API, and per L2 chain a
-/// simulated execution client, a sequencer gossiping signed blocks over libp2p and a batcher.
+/// A local OP Stack interop devnet: a simulated L1 with a beacon blob API; per L2 chain a
+/// simulated execution client, a sequencer gossiping signed blocks over libp2p and a batcher;
+/// a pool of supernodes deriving every chain and signing its heads; and followers taking
+/// those heads from a quorum of the pool.
 #[derive(Debug, Parser)]
 #[command(name = "opfleet-devnet", version)]
 struct Cli {
@@ -99,6 +101,25 @@ struct Cli {
     /// libp2p port of the first chain's sequencer, +1 per further chain (0: free ports).
     #[arg(long = "p2p.port", env = "OPFLEET_P2P_PORT", default_value_t = default_ports::P2P)]
     p2p_port: u16,
+    /// RPC port of the first supernode, +1 per further supernode (0: free ports).
+    #[arg(long = "supernode.rpc-port", env = "OPFLEET_SUPERNODE_RPC_PORT", default_value_t = default_ports::SUPERNODE_RPC)]
+    supernode_rpc_port: u16,
+    /// RPC port of the first follower, +1 per further follower (0: free ports).
+    #[arg(long = "follower.rpc-port", env = "OPFLEET_FOLLOWER_RPC_PORT", default_value_t = default_ports::FOLLOWER_RPC)]
+    follower_rpc_port: u16,
+    /// Supernodes in the pool (each derives every chain into its own execution clients).
+    #[arg(long, env = "OPFLEET_SUPERNODES", default_value_t = 3)]
+    supernodes: usize,
+    /// Followers (follower i follows chain i mod the number of chains).
+    #[arg(long, env = "OPFLEET_FOLLOWERS", default_value_t = 4)]
+    followers: usize,
+    /// Pool members that must attest a head before a follower takes it.
+    #[arg(
+        long = "follower.threshold",
+        env = "OPFLEET_FOLLOWER_THRESHOLD",
+        default_value_t = 2
+    )]
+    follower_threshold: usize,
     /// Every port free-picked (overrides the port flags).
     #[arg(long = "ephemeral-ports", env = "OPFLEET_EPHEMERAL_PORTS")]
     ephemeral_ports: bool,
@@ -142,7 +163,7 @@ struct Cli {
         env = "OPFLEET_FAULT_BATCHER_RESUME_AFTER"
     )]
     fault_batcher_resume_after: Option<u64>,
-    /// Fleet nodes to kill (e.g. sequencer-901, batcher-902).
+    /// Fleet nodes to kill (e.g. sequencer-901, batcher-902, supernode-0, follower-1).
     #[arg(long = "fault.kill", env = "OPFLEET_FAULT_KILL", value_delimiter = ',')]
     fault_kill: Vec<String>,
     /// Killed nodes restart after this many seconds (never when absent).
@@ -171,6 +192,8 @@ impl Cli {
                 el_engine: self.el_engine_port,
                 el_rpc: self.el_rpc_port,
                 p2p: self.p2p_port,
+                supernode_rpc: self.supernode_rpc_port,
+                follower_rpc: self.follower_rpc_port,
             }
         };
         let out_dir = self.out_dir.unwrap_or_else(|| {
@@ -214,6 +237,9 @@ impl Cli {
                 kill: self.fault_kill,
                 restart_after: self.fault_restart_after.map(Duration::from_secs),
             },
+            supernodes: self.supernodes,
+            followers: self.followers,
+            follower_threshold: self.follower_threshold,
             ..defaults
         }
     }

@@ -27,6 +27,10 @@ pub mod default_ports {
     pub const EL_RPC: u16 = 9545;
     /// First chain's sequencer libp2p listener.
     pub const P2P: u16 = 9222;
+    /// First supernode's JSON-RPC (HTTP and WebSocket); supernode `i` uses `+ i`.
+    pub const SUPERNODE_RPC: u16 = 9560;
+    /// First follower's JSON-RPC; follower `i` uses `+ i`.
+    pub const FOLLOWER_RPC: u16 = 9580;
 }
 
 /// Where the devnet listens. Port 0 picks a free port; per-chain bases of 0 make every chain's
@@ -47,6 +51,10 @@ pub struct Ports {
     pub el_rpc: u16,
     /// Sequencer libp2p port of the first chain; chain `i` uses `p2p + i`.
     pub p2p: u16,
+    /// RPC port of the first supernode of the pool; supernode `i` uses `supernode_rpc + i`.
+    pub supernode_rpc: u16,
+    /// RPC port of the first follower; follower `i` uses `follower_rpc + i`.
+    pub follower_rpc: u16,
 }
 
 impl Ports {
@@ -60,6 +68,8 @@ impl Ports {
             el_engine: default_ports::EL_ENGINE,
             el_rpc: default_ports::EL_RPC,
             p2p: default_ports::P2P,
+            supernode_rpc: default_ports::SUPERNODE_RPC,
+            follower_rpc: default_ports::FOLLOWER_RPC,
         }
     }
 
@@ -73,6 +83,8 @@ impl Ports {
             el_engine: 0,
             el_rpc: 0,
             p2p: 0,
+            supernode_rpc: 0,
+            follower_rpc: 0,
         }
     }
 
@@ -160,6 +172,12 @@ pub struct DevnetConfig {
     pub ports: Ports,
     /// Faults applied after start.
     pub faults: FaultPlan,
+    /// Supernodes of the pool started with the world (each derives every chain).
+    pub supernodes: usize,
+    /// Followers started with the world; follower `i` follows chain `i % chains`.
+    pub followers: usize,
+    /// How many pool members must attest a head before the world's followers take it.
+    pub follower_threshold: usize,
 }
 
 /// Why a configuration is unusable.
@@ -177,6 +195,14 @@ pub enum ConfigError {
     /// A block time of zero.
     #[error("{0} block time must be at least 1 s")]
     ZeroBlockTime(&'static str),
+    /// Followers need more signatures than the pool has members.
+    #[error("follower threshold {threshold} is not within 1..={supernodes} (the pool's size)")]
+    FollowerThreshold {
+        /// The threshold.
+        threshold: usize,
+        /// Pool members.
+        supernodes: usize,
+    },
     /// A per-chain port does not fit in 16 bits.
     #[error("port {base} + chain index {index} is past 65535")]
     PortOverflow {
@@ -195,7 +221,8 @@ pub const L1_CHAIN_ID: ChainId = ChainId(900);
 
 impl DevnetConfig {
     /// The defaults: chains 901 and 902 in one interop set, Isthmus, blobs, zlib, 2 s L1 and
-    /// L2 blocks, fixed ports, output in `./opfleet-devnet`.
+    /// L2 blocks, a pool of 3 supernodes and 4 followers (threshold 2), fixed ports, output in
+    /// `./opfleet-devnet`.
     pub fn new() -> Self {
         Self {
             chain_ids: vec![ChainId(901), ChainId(902)],
@@ -216,14 +243,20 @@ impl DevnetConfig {
             endpoints_file: None,
             ports: Ports::fixed(),
             faults: FaultPlan::default(),
+            supernodes: 3,
+            followers: 4,
+            follower_threshold: 2,
         }
     }
 
-    /// The defaults with free ports and output in `out_dir` (for tests).
+    /// The defaults with free ports, output in `out_dir`, and no supernode or follower (tests
+    /// that want them ask for them: they cost a derivation per chain each).
     pub fn ephemeral(out_dir: PathBuf) -> Self {
         Self {
             out_dir,
             ports: Ports::ephemeral(),
+            supernodes: 0,
+            followers: 0,
             ..Self::new()
         }
     }
@@ -255,6 +288,20 @@ impl DevnetConfig {
         let last = self.chain_ids.len() - 1;
         for base in [self.ports.el_engine, self.ports.el_rpc, self.ports.p2p] {
             self.ports.chain_addr(base, last)?;
+        }
+        if self.followers > 0
+            && (self.follower_threshold == 0 || self.follower_threshold > self.supernodes)
+        {
+            return Err(ConfigError::FollowerThreshold {
+                threshold: self.follower_threshold,
+                supernodes: self.supernodes,
+            });
+        }
+        if let Some(last) = self.supernodes.checked_sub(1) {
+            self.ports.chain_addr(self.ports.supernode_rpc, last)?;
+        }
+        if let Some(last) = self.followers.checked_sub(1) {
+            self.ports.chain_addr(self.ports.follower_rpc, last)?;
         }
         Ok(())
     }
@@ -300,6 +347,22 @@ pub mod keys {
         derive("jwt", Some(chain)).0
     }
 
+    /// The attestation signing key (ed25519 seed) of the world's supernode `index`.
+    pub fn supernode_signer(index: usize) -> [u8; 32] {
+        derive(&format!("supernode signer {index}"), None).0
+    }
+
+    /// The libp2p identity secret (secp256k1) of the fleet node named `node` (its attestation
+    /// gossip or block gossip identity), stable across restarts.
+    pub fn node_p2p(node: &str) -> B256 {
+        derive(&format!("node p2p {node}"), None)
+    }
+
+    /// The fleet's pre-shared key of the private attestation gossip (go-libp2p swarm.key).
+    pub fn swarm_key() -> [u8; 32] {
+        derive("swarm key", None).0
+    }
+
     /// The batch inbox of `chain`: `0xff` then the chain id in the last 8 bytes.
     pub fn batch_inbox(chain: ChainId) -> Address {
         let mut a = [0u8; 20];
@@ -319,6 +382,25 @@ mod tests {
         assert_eq!(c.validate(), Ok(()));
         assert_eq!(c.chain_ids, vec![ChainId(901), ChainId(902)]);
         assert!(c.faults.is_empty());
+        assert_eq!((c.supernodes, c.followers, c.follower_threshold), (3, 4, 2));
+        let e = DevnetConfig::ephemeral(PathBuf::from("x"));
+        assert_eq!((e.supernodes, e.followers), (0, 0));
+        assert_eq!(e.validate(), Ok(()));
+    }
+
+    #[test]
+    fn follower_threshold_fits_the_pool() {
+        let mut c = DevnetConfig::new();
+        c.follower_threshold = 4;
+        assert_eq!(
+            c.validate(),
+            Err(ConfigError::FollowerThreshold {
+                threshold: 4,
+                supernodes: 3
+            })
+        );
+        c.followers = 0;
+        assert_eq!(c.validate(), Ok(()));
     }
 
     #[test]

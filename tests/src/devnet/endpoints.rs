@@ -183,15 +183,41 @@ impl Endpoints {
                 c.jwt_secret_file.display()
             ));
         }
-        for (kind, list) in [
-            ("supernode", &self.supernodes),
-            ("follower", &self.followers),
-        ] {
-            for node in list {
-                out.push(format!("{kind}: {node}"));
-            }
+        for n in &self.supernodes {
+            out.push(format!(
+                "supernode {}: {} chains {} signer {} gossip {}",
+                field(n, "name"),
+                field(n, "rpc"),
+                field(n, "chain_ids"),
+                field(n, "signer"),
+                field(n, "attest_gossip"),
+            ));
+        }
+        for n in &self.followers {
+            out.push(format!(
+                "follower {}: {} chain {} el_rpc {} threshold {}",
+                field(n, "name"),
+                field(n, "rpc"),
+                field(n, "chain_id"),
+                field(n, "el_rpc"),
+                field(n, "trust_threshold"),
+            ));
         }
         out
+    }
+}
+
+/// A field of a node's endpoints JSON for the terminal: strings bare, the rest as JSON.
+fn field(node: &serde_json::Value, key: &str) -> String {
+    match node.get(key) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(v) => v.to_string(),
+        None => "-".into(),
     }
 }
 
@@ -257,6 +283,29 @@ mod tests {
         let back = JwtSecret::from_hex(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(back.to_hex(), secret.to_hex());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn one_line_per_supernode_and_follower() {
+        let mut e = sample(Path::new("/tmp"));
+        e.supernodes = vec![serde_json::json!({
+            "name": "supernode-0", "rpc": "http://127.0.0.1:9560",
+            "chain_ids": ["901", "902"], "signer": "0xab", "attest_gossip": null,
+        })];
+        e.followers = vec![serde_json::json!({
+            "name": "follower-0", "rpc": "http://127.0.0.1:9580", "chain_id": "901",
+            "el_rpc": "http://127.0.0.1:1", "trust_threshold": 2,
+        })];
+        let lines = e.lines();
+        assert_eq!(lines.len(), 3 + 5 + 2);
+        assert!(lines.contains(
+            &"supernode supernode-0: http://127.0.0.1:9560 chains 901,902 signer 0xab gossip null"
+                .to_string()
+        ));
+        assert!(lines.contains(
+            &"follower follower-0: http://127.0.0.1:9580 chain 901 el_rpc http://127.0.0.1:1 threshold 2"
+                .to_string()
+        ));
     }
 
     #[test]

@@ -3,10 +3,13 @@
 //! ```text
 //!  start: L1 (batcher = devnet batcher key) ─▶ per chain: SimEl ─▶ RollupConfig ─▶ rollup.json,
 //!         jwt file ─▶ Sequencer (+ InteropFeed) ─▶ SequencerNode (gossip) ─▶ BatcherNode
-//!         ─▶ Fleet registry ─▶ admin server ─▶ endpoints file ─▶ fault plan timer
+//!         ─▶ Fleet registry ─▶ swarm.key ─▶ supernode pool ─▶ followers ─▶ admin server
+//!         ─▶ endpoints file ─▶ fault plan timer
+//!  later: World::add_supernode / add_follower (tests), registered and listed the same way
 //! ```
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use alloy::primitives::Address;
@@ -20,11 +23,14 @@ use tokio::task::JoinHandle;
 
 use super::admin::{self, AdminServer};
 use super::config::{ConfigError, DevnetConfig, FaultPlan, L1_CHAIN_ID, keys};
+use super::context::{FleetChain, FleetContext, FleetStartError};
 use super::endpoints::{self, ChainEndpoints, Endpoints, EndpointsError, NodeEntry};
-use super::fleet::{Fleet, FleetError, NodeKind};
+use super::fleet::{Fleet, FleetError, FleetNode, NodeKind};
+use super::followers::{FleetFollower, FollowerSpec};
 use super::nodes::{BatcherFaultError, BatcherNode, SequencerNode};
+use super::supernodes::{FleetSupernode, SupernodeSpec};
 use crate::batcher::{BatcherConfig, BatcherError, L1Sink};
-use crate::el::{JwtSecret, SimEl, SimElConfig, SimElHandle, SpawnError};
+use crate::el::{ChainSpec, JwtSecret, SimEl, SimElConfig, SimElHandle, SpawnError};
 use crate::l1::{L1, L1Config, L1Error, L1Handle, ReorgError, ReorgOutcome};
 use crate::sequencer::{
     DevnetChainConfig, InteropFeed, RollupAnchor, Sequencer, SequencerConfig, SequencerError,
@@ -83,6 +89,12 @@ pub enum DevnetError {
     /// The fleet registry refused a node.
     #[error(transparent)]
     Fleet(#[from] FleetError),
+    /// A supernode or follower did not start.
+    #[error(transparent)]
+    FleetStart(#[from] FleetStartError),
+    /// The swarm key could not be written.
+    #[error("swarm key: {0}")]
+    SwarmKey(String),
 }
 
 /// Why a fault could not be applied.
@@ -105,6 +117,8 @@ pub enum FaultError {
 /// One running L2 chain.
 pub struct ChainRuntime {
     rollup: RollupConfig,
+    spec: ChainSpec,
+    jwt: JwtSecret,
     el: Mutex<Option<SimElHandle>>,
     sequencer: Arc<SequencerNode>,
     batcher: Arc<BatcherNode>,
@@ -141,6 +155,16 @@ impl ChainRuntime {
             .map(|el| el.head().id())
     }
 
+    /// The sequencer's canonical block at `number` (`None` if not built yet, or once stopped).
+    pub fn block(&self, number: u64) -> Option<BlockId> {
+        self.el
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(|el| el.block_by_number(number))
+            .map(|b| b.id())
+    }
+
     /// Its endpoints.
     pub fn endpoints(&self) -> &ChainEndpoints {
         &self.endpoints
@@ -154,6 +178,20 @@ pub struct World {
     fleet: Fleet,
     feed: Option<InteropFeed>,
     confs: u64,
+    ctx: FleetContext,
+    members: Mutex<Members>,
+    /// Serializes node starts so names and ports are handed out once.
+    starting: tokio::sync::Mutex<()>,
+    follower_threshold: usize,
+    endpoints_file: PathBuf,
+    admin_url: OnceLock<String>,
+}
+
+/// The supernodes and followers of a world, in start order.
+#[derive(Default)]
+struct Members {
+    supernodes: Vec<Arc<FleetSupernode>>,
+    followers: Vec<Arc<FleetFollower>>,
 }
 
 /// The status `admin_status` reports and the progress line prints.
@@ -269,6 +307,123 @@ impl World {
         self.feed.as_ref()
     }
 
+    /// What fleet nodes start from (chains, L1, swarm key).
+    pub fn fleet_context(&self) -> &FleetContext {
+        &self.ctx
+    }
+
+    /// Every supernode, in start order.
+    pub fn supernodes(&self) -> Vec<Arc<FleetSupernode>> {
+        lock(&self.members).supernodes.clone()
+    }
+
+    /// The pool: supernodes started with the world and those added with `join_pool`.
+    pub fn pool(&self) -> Vec<Arc<FleetSupernode>> {
+        self.supernodes()
+            .into_iter()
+            .filter(|s| s.in_pool())
+            .collect()
+    }
+
+    /// Every follower, in start order.
+    pub fn followers(&self) -> Vec<Arc<FleetFollower>> {
+        lock(&self.members).followers.clone()
+    }
+
+    /// The spec of the world's own followers for `chain`: every pool URL (WebSocket push),
+    /// the pool's gossip, the pool's keys and the world's threshold.
+    pub fn pool_follower_spec(&self, chain: ChainId) -> FollowerSpec {
+        let pool = self.pool();
+        let threshold = self.follower_threshold.min(pool.len()).max(1);
+        let mut spec =
+            FollowerSpec::attested(chain, pool.iter().map(|s| s.signer()).collect(), threshold);
+        spec.supernode_urls = pool.iter().map(|s| s.ws_url()).collect();
+        spec.gossip_peers = pool
+            .iter()
+            .filter_map(|s| s.gossip_addr())
+            .map(|a| a.to_string())
+            .collect();
+        spec.attest_gossip = !spec.gossip_peers.is_empty();
+        spec
+    }
+
+    /// Starts a supernode after the world started; it is registered (kill/restart by name)
+    /// and listed in the endpoints file.
+    pub async fn add_supernode(
+        &self,
+        spec: SupernodeSpec,
+    ) -> Result<Arc<FleetSupernode>, FleetStartError> {
+        self.start_supernode(spec, self.ctx.addr(0)).await
+    }
+
+    /// Starts a follower after the world started; registered and listed like
+    /// [`Self::add_supernode`].
+    pub async fn add_follower(
+        &self,
+        spec: FollowerSpec,
+    ) -> Result<Arc<FleetFollower>, FleetStartError> {
+        self.start_follower(spec, self.ctx.addr(0)).await
+    }
+
+    async fn start_supernode(
+        &self,
+        spec: SupernodeSpec,
+        rpc: std::net::SocketAddr,
+    ) -> Result<Arc<FleetSupernode>, FleetStartError> {
+        let _one_at_a_time = self.starting.lock().await;
+        let name = spec
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("supernode-{}", lock(&self.members).supernodes.len()));
+        let node = FleetSupernode::start(&self.ctx, name, &spec, rpc).await?;
+        if let Err(e) = self.fleet.register(node.clone()) {
+            let _ = node.kill().await;
+            node.stop_els().await;
+            return Err(e.into());
+        }
+        lock(&self.members).supernodes.push(node.clone());
+        tracing::info!(node = node.name(), rpc = %node.rpc_url(), signer = %node.signer(), "supernode started");
+        self.rewrite_endpoints();
+        Ok(node)
+    }
+
+    async fn start_follower(
+        &self,
+        spec: FollowerSpec,
+        rpc: std::net::SocketAddr,
+    ) -> Result<Arc<FleetFollower>, FleetStartError> {
+        let _one_at_a_time = self.starting.lock().await;
+        let name = spec
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("follower-{}", lock(&self.members).followers.len()));
+        let node = FleetFollower::start(&self.ctx, name, spec, rpc).await?;
+        if let Err(e) = self.fleet.register(node.clone()) {
+            let _ = node.kill().await;
+            node.stop_el().await;
+            return Err(e.into());
+        }
+        lock(&self.members).followers.push(node.clone());
+        tracing::info!(node = node.name(), chain = %node.chain_id(), rpc = %node.rpc_url(), "follower started");
+        self.rewrite_endpoints();
+        Ok(node)
+    }
+
+    /// Every endpoint now, nodes added since start included (the admin URL is empty until
+    /// the admin server runs).
+    pub fn endpoints(&self) -> Endpoints {
+        endpoints_of(self, self.admin_url.get().cloned().unwrap_or_default())
+    }
+
+    /// Rewrites the endpoints file once the world runs (nodes added by tests appear in it).
+    fn rewrite_endpoints(&self) {
+        if let Some(admin) = self.admin_url.get()
+            && let Err(e) = endpoints_of(self, admin.clone()).write(&self.endpoints_file)
+        {
+            tracing::warn!(error = %e, "endpoints file not rewritten");
+        }
+    }
+
     /// Reorgs the last `depth` L1 blocks away (they are replaced by `depth + 1` new ones).
     pub fn l1_reorg(&self, depth: u64) -> Result<ReorgOutcome, FaultError> {
         if depth >= self.confs {
@@ -316,9 +471,12 @@ impl World {
         Ok(self.fleet.kill(name).await?)
     }
 
-    /// Restarts the fleet node `name`.
+    /// Restarts the fleet node `name` (and rewrites the endpoints file: a node may come back
+    /// with a new libp2p identity).
     pub async fn node_restart(&self, name: &str) -> Result<(), FaultError> {
-        Ok(self.fleet.restart(name).await?)
+        self.fleet.restart(name).await?;
+        self.rewrite_endpoints();
+        Ok(())
     }
 
     /// Where everything is.
@@ -474,19 +632,53 @@ impl Devnet {
             fleet.register(runtime.batcher.clone())?;
             chains.push(runtime);
         }
+        let swarm_key = absolute(&config.out_dir.join("swarm.key"));
+        opfleet_p2p::attest::SwarmKey::from_bytes(keys::swarm_key())
+            .to_file(&swarm_key)
+            .map_err(|e| DevnetError::SwarmKey(e.to_string()))?;
+        let ctx = FleetContext {
+            l1_rpc: l1.rpc_url(),
+            beacon: l1.beacon_url(),
+            host: ports.host,
+            out_dir: absolute(&config.out_dir),
+            swarm_key,
+            chains: chains
+                .iter()
+                .map(|c| FleetChain {
+                    rollup: c.rollup.clone(),
+                    rollup_file: c.endpoints.rollup_config.clone(),
+                    jwt: c.jwt.clone(),
+                    jwt_file: c.endpoints.jwt_secret_file.clone(),
+                    spec: c.spec,
+                    sequencer_p2p: c.endpoints.sequencer_p2p.clone(),
+                    unsafe_block_signer: c.endpoints.unsafe_block_signer,
+                })
+                .collect(),
+        };
+        let endpoints_file = config
+            .endpoints_file
+            .clone()
+            .unwrap_or_else(|| config.out_dir.join("endpoints.json"));
         let world = Arc::new(World {
             l1,
             chains,
             fleet,
             feed,
             confs: config.sequencer_l1_confs,
+            ctx,
+            members: Mutex::default(),
+            starting: tokio::sync::Mutex::new(()),
+            follower_threshold: config.follower_threshold,
+            endpoints_file: endpoints_file.clone(),
+            admin_url: OnceLock::new(),
         });
+        if let Err(e) = start_fleet(&world, &config).await {
+            stop_world(world).await;
+            return Err(e);
+        }
         let admin = admin::serve(world.clone(), ports.addr(ports.admin)).await?;
         let endpoints = endpoints_of(&world, admin.url());
-        let endpoints_file = config
-            .endpoints_file
-            .clone()
-            .unwrap_or_else(|| config.out_dir.join("endpoints.json"));
+        let _ = world.admin_url.set(admin.url());
         endpoints.write(&endpoints_file)?;
         let plan = (!config.faults.is_empty())
             .then(|| tokio::spawn(world.clone().run_plan(config.faults.clone())));
@@ -589,6 +781,7 @@ async fn start_chain(
         .await
         .map_err(|source| DevnetError::Batcher { chain, source })?;
 
+    let spec = chain_config.chain_spec(l1_genesis.timestamp);
     let endpoints = ChainEndpoints {
         chain_id: chain,
         sequencer_p2p: sequencer.multiaddr().to_string(),
@@ -604,11 +797,80 @@ async fn start_chain(
     tracing::info!(%chain, el_engine = %endpoints.el_engine, p2p = %endpoints.sequencer_p2p, "chain started");
     Ok(ChainRuntime {
         rollup,
+        spec,
+        jwt,
         el: Mutex::new(Some(el)),
         sequencer,
         batcher: batcher_node,
         endpoints,
     })
+}
+
+/// Starts the pool (supernode `i` with signer key `i` and RPC port `supernode_rpc + i`) and
+/// the followers (follower `i` on chain `i % chains`, RPC port `follower_rpc + i`).
+async fn start_fleet(world: &World, config: &DevnetConfig) -> Result<(), DevnetError> {
+    let ports = config.ports;
+    for i in 0..config.supernodes {
+        let spec = SupernodeSpec {
+            name: Some(format!("supernode-{i}")),
+            join_pool: true,
+            ..SupernodeSpec::deriving(keys::supernode_signer(i))
+        };
+        let rpc = ports.chain_addr(ports.supernode_rpc, i)?;
+        world.start_supernode(spec, rpc).await?;
+    }
+    for i in 0..config.followers {
+        let Some(chain) = world.chains.get(i % world.chains.len()) else {
+            break;
+        };
+        let mut spec = world.pool_follower_spec(chain.chain_id());
+        spec.name = Some(format!("follower-{i}"));
+        spec.threshold = config.follower_threshold;
+        let rpc = ports.chain_addr(ports.follower_rpc, i)?;
+        world.start_follower(spec, rpc).await?;
+    }
+    Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Kills every node (newest first: followers before the supernodes they read, supernodes
+/// before the chains), stops every execution client and the L1.
+async fn stop_world(world: Arc<World>) {
+    for node in world.fleet.nodes().into_iter().rev() {
+        if node.is_running() {
+            let _ = node.kill().await;
+        }
+    }
+    let members = std::mem::take(&mut *lock(&world.members));
+    for s in members.supernodes {
+        s.stop_els().await;
+    }
+    for f in members.followers {
+        f.stop_el().await;
+    }
+    for chain in &world.chains {
+        let el = chain
+            .el
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(el) = el {
+            el.stop().await;
+        }
+    }
+    if let Ok(world) = Arc::try_unwrap(world) {
+        let World {
+            l1, chains, fleet, ..
+        } = world;
+        drop(chains);
+        drop(fleet);
+        if let Ok(l1) = Arc::try_unwrap(l1) {
+            l1.stop().await;
+        }
+    }
 }
 
 fn absolute(path: &std::path::Path) -> std::path::PathBuf {
@@ -643,9 +905,15 @@ fn endpoints_of(world: &World, admin_url: String) -> Endpoints {
 }
 
 impl DevnetHandle {
-    /// Every endpoint (what the endpoints file holds).
+    /// Every endpoint at start (what the endpoints file held then).
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
+    }
+
+    /// Every endpoint now, with the supernodes and followers added since start (what the
+    /// endpoints file was last rewritten with).
+    pub fn current_endpoints(&self) -> Endpoints {
+        self.world.endpoints()
     }
 
     /// The running world (faults, status, components).
@@ -667,31 +935,7 @@ impl DevnetHandle {
         if let Some(admin) = self.admin.take() {
             admin.stop().await;
         }
-        for node in self.world.fleet.nodes() {
-            if node.is_running() {
-                let _ = node.kill().await;
-            }
-        }
-        for chain in &self.world.chains {
-            let el = chain
-                .el
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
-            if let Some(el) = el {
-                el.stop().await;
-            }
-        }
-        if let Ok(world) = Arc::try_unwrap(self.world) {
-            let World {
-                l1, chains, fleet, ..
-            } = world;
-            drop(chains);
-            drop(fleet);
-            if let Ok(l1) = Arc::try_unwrap(l1) {
-                l1.stop().await;
-            }
-        }
+        stop_world(self.world).await;
         tracing::info!("devnet stopped");
     }
 }

@@ -146,3 +146,11 @@ pub async fn listener(chain: &ChainEndpoints) -> BlockGossipNode {
         .await
         .unwrap()
 }
+
+/// [`config`] with a pool of `supernodes` and `followers` followers.
+pub fn fleet_config(name: &str, supernodes: usize, followers: usize) -> DevnetConfig {
+    let mut c = config(name, 2);
+    c.supernodes = supernodes;
+    c.followers = followers;
+    c
+}

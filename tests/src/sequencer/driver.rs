@@ -53,8 +53,8 @@ use super::l2_chain::{ChainBlock, L2ChainError, hash_at, nonce_at, read_block};
 use super::origin::{OriginError, select_origin};
 use super::txgen::{Checkpoint, INITIATOR_ADDRESS, TxGen, TxGenConfig, TxGenError};
 use crate::el::JwtSecret;
-use opfleet_engine::{EngineClient, EngineError, PayloadVersion};
 use crate::l1::contracts::batcher_from_log;
+use opfleet_engine::{EngineClient, EngineError, PayloadVersion};
 
 /// Blocks kept on the broadcast for slow subscribers.
 const BROADCAST_CAPACITY: usize = 256;

@@ -20,8 +20,8 @@ use opfleet_protocol::l1_info::{
     DEFAULT_DA_FOOTPRINT_GAS_SCALAR, L1BlockInfo, L1InfoError, L1InfoForkFields,
 };
 
-use opfleet_engine::{EngineClient, RpcError};
 use super::rollup::ecotone_scalar;
+use opfleet_engine::{EngineClient, RpcError};
 
 /// Why a block of the chain could not be read back.
 #[derive(Debug, thiserror::Error)]

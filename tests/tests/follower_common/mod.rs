@@ -18,11 +18,11 @@ use jsonrpsee::RpcModule;
 use jsonrpsee::server::{Server, ServerHandle};
 use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
 use opfleet_attest::{Attestation, AttestationKind, PublicKey, SignedAttestation, SigningKey};
+use opfleet_engine::EngineClient;
 use opfleet_follower::engine::{BlockAt, ElError, ExecutionLayer, Forkchoice, OwnOutput};
 use opfleet_protocol::output_root::OutputV0;
 use opfleet_protocol::{BlockId, ChainId, L2BlockRef};
 use opfleet_tests::el::{JwtSecret, SimBlock, SimElHandle};
-use opfleet_engine::EngineClient;
 use serde_json::value::to_raw_value;
 use tokio::sync::broadcast;
 

@@ -73,6 +73,13 @@ pub struct RunArgs {
         env = "OPFLEET_ATTEST_GOSSIP_SWARM_KEY"
     )]
     pub attest_gossip_swarm_key: Option<PathBuf>,
+    /// Attestation gossip identity key file (hex secp256k1 secret), created 0600 on first start
+    /// [default: <data-dir>/attest_p2p_priv.txt].
+    #[arg(
+        long = "attest.gossip.priv.path",
+        env = "OPFLEET_ATTEST_GOSSIP_PRIV_PATH"
+    )]
+    pub attest_gossip_priv_path: Option<PathBuf>,
     /// op-node-shaped sync status source to follow instead of attestations.
     #[arg(long = "l2.follow.source", env = "OPFLEET_L2_FOLLOW_SOURCE")]
     pub l2_follow_source: Option<String>,
@@ -99,9 +106,13 @@ pub struct RunArgs {
         default_value_t = 9222
     )]
     pub p2p_listen_udp: u16,
-    /// P2P secp256k1 key, hex (a fresh one when absent).
+    /// P2P secp256k1 key, hex; takes precedence over --p2p.priv.path.
     #[arg(long = "p2p.priv.raw", env = "OPFLEET_P2P_PRIV_RAW")]
     pub p2p_priv_raw: Option<String>,
+    /// P2P identity key file (hex secp256k1 secret), created 0600 on first start
+    /// [default: <data-dir>/opnode_p2p_priv.txt].
+    #[arg(long = "p2p.priv.path", env = "OPFLEET_P2P_PRIV_PATH")]
+    pub p2p_priv_path: Option<PathBuf>,
     /// The sequencer's unsafe block signer address.
     #[arg(
         long = "p2p.unsafe-block-signer",
@@ -188,6 +199,7 @@ impl RunArgs {
                             .attest_gossip_swarm_key
                             .clone()
                             .ok_or(ConfigError::MissingSwarmKey)?,
+                        priv_path: self.attest_gossip_priv_path.clone(),
                     }),
                     None => None,
                 };
@@ -206,6 +218,7 @@ impl RunArgs {
                 bootnodes: self.p2p_bootnodes.clone(),
                 discovery_udp: SocketAddr::from(([0, 0, 0, 0], self.p2p_listen_udp)),
                 priv_key_hex: self.p2p_priv_raw.clone(),
+                priv_path: self.p2p_priv_path.clone(),
                 unsafe_block_signer: self
                     .p2p_unsafe_block_signer
                     .ok_or(ConfigError::MissingUnsafeSigner)?,

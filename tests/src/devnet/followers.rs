@@ -339,6 +339,7 @@ fn follower_config(
                     listen: ctx.tcp_multiaddr(0),
                     peers: spec.gossip_peers.clone(),
                     swarm_key: ctx.swarm_key.clone(),
+                    priv_path: None,
                 }),
                 poll_interval: POLL_INTERVAL,
             })
@@ -350,6 +351,7 @@ fn follower_config(
         bootnodes: Vec::new(),
         discovery_udp: ctx.addr(0),
         priv_key_hex: Some(keys::node_p2p(name).to_string()),
+        priv_path: None,
         unsafe_block_signer: chain.unsafe_block_signer,
     });
     Ok(FollowerConfig {

@@ -386,4 +386,52 @@ mod tests {
             HeadsSource::FollowSource { l1: Some(_), .. }
         ));
     }
+
+    #[test]
+    fn identity_key_paths_reach_the_config() {
+        let k = key(1);
+        let signer = format!("{:#x}", alloy::primitives::Address::repeat_byte(1));
+        let base = [
+            "--trust.keys",
+            k.as_str(),
+            "--trust.threshold",
+            "1",
+            "--attest.gossip.listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--attest.gossip.swarm-key",
+            "/tmp/swarm.key",
+            "--p2p.listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--p2p.unsafe-block-signer",
+            signer.as_str(),
+        ];
+        let c = parse(&base).unwrap();
+        let HeadsSource::Attested(a) = &c.heads else {
+            panic!("not attested")
+        };
+        // Unset: the node puts the key files in its data directory.
+        assert_eq!(a.gossip.as_ref().unwrap().priv_path, None);
+        assert_eq!(c.p2p.as_ref().unwrap().priv_path, None);
+        let mut argv = base.to_vec();
+        argv.extend([
+            "--p2p.priv.path",
+            "/keys/p2p.txt",
+            "--attest.gossip.priv.path",
+            "/keys/attest.txt",
+        ]);
+        let c = parse(&argv).unwrap();
+        let HeadsSource::Attested(a) = &c.heads else {
+            panic!("not attested")
+        };
+        assert_eq!(
+            a.gossip.as_ref().unwrap().priv_path.as_deref(),
+            Some(std::path::Path::new("/keys/attest.txt"))
+        );
+        let p2p = c.p2p.unwrap();
+        assert_eq!(
+            p2p.priv_path.as_deref(),
+            Some(std::path::Path::new("/keys/p2p.txt"))
+        );
+        assert_eq!(p2p.priv_key_hex, None);
+    }
 }

@@ -5,7 +5,8 @@
 //! ```text
 //!  FollowerSpec ─▶ FleetFollower::start
 //!     own SimEl of the chain ◀─ Engine API (JWT) ── FollowerNode ── RPC http://host:port
-//!     unsafe blocks: block gossip, static peer = the chain's sequencer
+//!     unsafe blocks: block gossip, static peer = the chain's sequencer, or discv5 from
+//!                    the spec's bootnodes (no static peer)
 //!     safe/finalized: supernode URLs (ws push + poll) and/or the fleet's attestation gossip,
 //!                     counted against trust keys + threshold; or --l2.follow.source URL
 //!  kill: FollowerNode::abort (as a crash); data dir and EL kept
@@ -66,6 +67,9 @@ pub struct FollowerSpec {
     /// Without it the execution client only gets the blocks the follower fetches from its
     /// sources' `opfleet_payloadByNumber`.
     pub unsafe_gossip: bool,
+    /// discv5 bootnodes (ENRs, e.g. the chain's `sequencer_enr`) for the block gossip: when any
+    /// are given, the follower finds its peers by discovery and has no static peer.
+    pub p2p_bootnodes: Vec<String>,
 }
 
 impl FollowerSpec {
@@ -82,6 +86,7 @@ impl FollowerSpec {
             follow_source: None,
             verify_output_root: false,
             unsafe_gossip: true,
+            p2p_bootnodes: Vec::new(),
         }
     }
 
@@ -244,6 +249,11 @@ impl FleetFollower {
         format!("http://{}", self.rpc_addr())
     }
 
+    /// Its running block gossip node (peers, discovery table), when it runs one.
+    pub async fn block_gossip(&self) -> Option<Arc<opfleet_p2p::BlockGossipNode>> {
+        self.node.lock().await.as_ref()?.p2p().cloned()
+    }
+
     /// Its block gossip multiaddr with `/p2p/<peer id>`.
     pub fn p2p_addr(&self) -> Option<Multiaddr> {
         lock(&self.p2p_addr).clone()
@@ -347,8 +357,12 @@ fn follower_config(
     };
     let p2p = spec.unsafe_gossip.then(|| P2pSettings {
         listen: ctx.tcp_multiaddr(0),
-        static_peers: vec![chain.sequencer_p2p.clone()],
-        bootnodes: Vec::new(),
+        static_peers: if spec.p2p_bootnodes.is_empty() {
+            vec![chain.sequencer_p2p.clone()]
+        } else {
+            Vec::new()
+        },
+        bootnodes: spec.p2p_bootnodes.clone(),
         discovery_udp: ctx.addr(0),
         priv_key_hex: Some(keys::node_p2p(name).to_string()),
         priv_path: None,
@@ -514,6 +528,20 @@ mod tests {
         );
         assert_eq!(c.engine_url, "http://127.0.0.1:1");
         assert_eq!(c.l2_rpc_url, "http://127.0.0.1:2");
+    }
+
+    #[test]
+    fn bootnodes_replace_the_static_sequencer_peer() {
+        let mut spec = FollowerSpec::attested(CHAIN, vec![key(1)], 1);
+        spec.supernode_urls = vec!["ws://127.0.0.1:9560".into()];
+        spec.p2p_bootnodes = vec!["enr:-boot".into()];
+        let p2p = build(&spec).unwrap().p2p.unwrap();
+        assert!(p2p.static_peers.is_empty());
+        assert_eq!(p2p.bootnodes, spec.p2p_bootnodes);
+        assert_eq!(
+            p2p.discovery_udp.ip(),
+            std::net::IpAddr::from([127, 0, 0, 1])
+        );
     }
 
     #[test]

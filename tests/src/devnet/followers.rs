@@ -26,9 +26,11 @@ use opfleet_follower::config::{
     trust_policy,
 };
 use opfleet_follower::engine::el_client::EngineLayer;
+use opfleet_follower::heads::AcceptedHeads;
 use opfleet_follower::node::{Extras, FollowerNode};
 use opfleet_follower::rpc::{FollowerStatus, RpcState};
 use opfleet_protocol::{ChainId, SyncStatus};
+use tokio::sync::watch;
 
 use super::config::keys;
 use super::context::{FleetContext, FleetStartError};
@@ -277,6 +279,13 @@ impl FleetFollower {
     /// What its `optimism_syncStatus` answers now (`None` while killed).
     pub fn sync_status(&self) -> Option<SyncStatus> {
         self.live_state().map(|s| s.sync_status())
+    }
+
+    /// Its accepted safe and finalized heads as they change (`None` while killed; a restart
+    /// starts a new channel, so take a new receiver after it). A task waiting on `changed()`
+    /// sees moves that last too briefly for polling `sync_status` to catch.
+    pub fn accepted_heads(&self) -> Option<watch::Receiver<AcceptedHeads>> {
+        self.live_state().map(|s| s.heads.clone())
     }
 
     fn live_state(&self) -> Option<Arc<RpcState>> {

@@ -76,6 +76,8 @@ async fn followers_find_peers_from_the_bootnode_enr_and_follow_unsafe() {
     assert!(world.followers().len() >= 2);
     let a_gossip = a.block_gossip().await.unwrap();
     let b_peer = peer_of(&b.p2p_addr().unwrap());
+    let b_udp = b.block_gossip().await.unwrap().local_enr().unwrap().udp4();
+    assert!(b_udp.is_some());
     eprintln!("followers up after {:?}", started.elapsed());
 
     eventually("follower-0 connected to the sequencer", WAIT, || async {
@@ -160,6 +162,45 @@ async fn followers_find_peers_from_the_bootnode_enr_and_follow_unsafe() {
     b.restart().await.unwrap();
     assert_eq!(peer_of(&b.gossip_addr().unwrap()), gossip_id);
     assert_eq!(peer_of(&b.p2p_addr().unwrap()), b_peer);
+    let b_gossip = b.block_gossip().await.unwrap();
+    assert_eq!(b_gossip.local_enr().unwrap().udp4(), b_udp);
+    eventually(
+        "the restarted follower-1 rejoins by discovery",
+        WAIT,
+        || async {
+            b_gossip
+                .peers()
+                .await
+                .unwrap()
+                .contains(&sequencer)
+                .then_some(())
+        },
+    )
+    .await;
+
+    // A restarted sequencer hands out the same record (identity and UDP port kept), so the
+    // bootnode ENR in the endpoints file stays valid.
+    let seq_node = world.chain(chain_id).unwrap().sequencer().clone();
+    seq_node.kill().await.unwrap();
+    seq_node.restart().await.unwrap();
+    let again = seq_node.enr().unwrap();
+    assert_eq!(again.node_id(), enr.node_id());
+    assert_eq!(again.udp4_socket(), enr.udp4_socket());
+    assert_eq!(again.tcp4(), enr.tcp4());
+    let a_gossip = a.block_gossip().await.unwrap();
+    eventually(
+        "follower-0 reconnects to the restarted sequencer",
+        WAIT,
+        || async {
+            a_gossip
+                .peers()
+                .await
+                .unwrap()
+                .contains(&sequencer)
+                .then_some(())
+        },
+    )
+    .await;
     eprintln!("done after {:?}", started.elapsed());
 
     other.stop().await;

@@ -192,6 +192,10 @@ impl FleetFollower {
                 }),
             None => None,
         };
+        let discovery_port = node
+            .p2p()
+            .and_then(|p| p.local_enr())
+            .and_then(|enr| enr.udp4().or(enr.udp6()));
         let gossip = match node.attest_gossip() {
             Some(g) => g
                 .listen_addrs()
@@ -212,6 +216,11 @@ impl FleetFollower {
             c.rpc_addr = node.rpc_addr();
             if let (Some(p), Some((listen, _))) = (c.p2p.as_mut(), &p2p) {
                 p.listen = listen.to_string();
+            }
+            // The same discv5 port after a restart: with the same identity, the record peers
+            // hold stays right.
+            if let (Some(p), Some(port)) = (c.p2p.as_mut(), discovery_port) {
+                p.discovery_udp.set_port(port);
             }
             if let (HeadsSource::Attested(a), Some((listen, _))) = (&mut c.heads, &gossip)
                 && let Some(g) = a.gossip.as_mut()

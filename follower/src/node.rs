@@ -17,6 +17,7 @@ use alloy::primitives::B256;
 use opfleet_attest::{AttestationKind, Evidence, PublicKey};
 use opfleet_p2p::attest::{AttestGossipConfig, AttestGossipNode, SwarmKey};
 use opfleet_p2p::{BlockGossipNode, P2pConfig, StaticPeer};
+use opfleet_protocol::L2BlockRef;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -33,6 +34,7 @@ use crate::sources::{AttestationBatch, now_ms};
 use crate::store::{Store, StoreError};
 use crate::unsafe_blocks::fetch::{FetchChain, P2pFetcher, PayloadFetcher, SourceFetcher};
 use crate::unsafe_blocks::queue::UnsafeQueue;
+use crate::unsafe_blocks::serve::ServedPayloads;
 use crate::unsafe_blocks::spawn_gossip_intake;
 
 /// Unsafe payloads queued at most.
@@ -129,7 +131,8 @@ impl FollowerNode {
         let wake = Arc::new(Notify::new());
         let p2p = match &config.p2p {
             Some(p) => {
-                let node = start_p2p(&config, p, served.clone()).await?;
+                let store = ServedPayloads::new(served.clone(), el.clone());
+                let node = start_p2p(&config, p, Arc::new(store)).await?;
                 tasks.push(spawn_gossip_intake(
                     node.blocks(),
                     queue.clone(),
@@ -189,7 +192,7 @@ impl FollowerNode {
                     fetchers.push(Arc::new(f));
                 }
                 if let Some(g) = &a.gossip {
-                    let node = start_attest_gossip(chain_id, g).await?;
+                    let node = start_attest_gossip(chain_id, g, &config.data_dir).await?;
                     tasks.push(spawn_forwarder(
                         node.as_ref(),
                         tx.clone(),
@@ -323,18 +326,20 @@ impl FollowerNode {
 async fn start_attest_gossip(
     chain_id: opfleet_protocol::ChainId,
     g: &crate::config::AttestGossipSettings,
+    data_dir: &std::path::Path,
 ) -> Result<Arc<AttestGossipNode>, NodeError> {
     let key = SwarmKey::from_file(&g.swarm_key).map_err(|e| NodeError::P2p(e.to_string()))?;
     let listen = g
         .listen
         .parse()
         .map_err(|e| NodeError::P2p(format!("--attest.gossip.listen {}: {e}", g.listen)))?;
-    let mut config = AttestGossipConfig::new(
-        opfleet_p2p::generate_identity(),
-        key,
-        vec![chain_id],
-        listen,
-    );
+    let key_file = g
+        .priv_path
+        .clone()
+        .unwrap_or_else(|| data_dir.join(opfleet_p2p::DEFAULT_ATTEST_GOSSIP_KEY_FILE));
+    let identity = opfleet_p2p::load_or_create_identity(&key_file)
+        .map_err(|e| NodeError::P2p(format!("attestation gossip identity: {e}")))?;
+    let mut config = AttestGossipConfig::new(identity, key, vec![chain_id], listen);
     for s in &g.peers {
         let addr = s
             .parse()
@@ -358,7 +363,7 @@ async fn start_attest_gossip(
 async fn start_p2p(
     config: &FollowerConfig,
     p: &crate::config::P2pSettings,
-    served: Arc<RecentPayloads>,
+    served: Arc<ServedPayloads>,
 ) -> Result<Arc<BlockGossipNode>, NodeError> {
     let listen = p
         .listen
@@ -383,15 +388,23 @@ async fn start_p2p(
     let identity = match &p.priv_key_hex {
         Some(hex) => opfleet_p2p::identity_from_hex(hex)
             .map_err(|e| NodeError::P2p(format!("--p2p.priv.raw: {e}")))?,
-        None => opfleet_p2p::generate_identity(),
+        None => {
+            let key_file = p.priv_path.clone().unwrap_or_else(|| {
+                config
+                    .data_dir
+                    .join(opfleet_p2p::DEFAULT_BLOCK_GOSSIP_KEY_FILE)
+            });
+            opfleet_p2p::load_or_create_identity(&key_file)
+                .map_err(|e| NodeError::P2p(format!("block gossip identity: {e}")))?
+        }
     };
     if !p.bootnodes.is_empty() {
         let enrs = p
             .bootnodes
             .iter()
             .map(|b| {
-                b.parse::<discv5::Enr>()
-                    .map_err(|e| NodeError::P2p(format!("--p2p.bootnodes {b}: {e}")))
+                opfleet_p2p::discovery::parse_bootnode(b)
+                    .map_err(|e| NodeError::P2p(format!("--p2p.bootnodes: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         pc.discovery = Some(opfleet_p2p::discovery::DiscoveryConfig::new(
@@ -406,11 +419,11 @@ async fn start_p2p(
 }
 
 /// Targets for the engine from accepted heads and a head awaiting verification.
-fn targets_of(h: &AcceptedHeads, pending: Option<u64>) -> Targets {
+fn targets_of(h: &AcceptedHeads, pending: Option<L2BlockRef>) -> Targets {
     Targets {
         safe: h.safe.map(|s| s.block),
         finalized: h.finalized.map(|f| f.block),
-        sync_to: pending,
+        pending,
     }
 }
 
@@ -502,7 +515,7 @@ impl HeadsCtx {
     }
 
     /// Persists, then publishes: a head is never served before it is stored.
-    async fn publish(&self, heads: AcceptedHeads, pending: Option<u64>) {
+    async fn publish(&self, heads: AcceptedHeads, pending: Option<L2BlockRef>) {
         if let Err(e) = self.store.save_heads(&heads, now_ms()).await {
             tracing::error!(error = %e, "cannot persist heads; not serving them");
             return;
@@ -576,9 +589,13 @@ async fn attested_heads_task(
                 }
             }
         }
-        let sync_to = pending.iter().map(|p| p.head.block.number).max();
-        if moved || sync_to != ctx.targets.borrow().sync_to {
-            ctx.publish(heads, sync_to).await;
+        // The engine syncs (or reorgs) to the highest head awaiting its check.
+        let waiting = pending
+            .iter()
+            .map(|p| p.head.block)
+            .max_by_key(|b| b.number);
+        if moved || waiting != ctx.targets.borrow().pending {
+            ctx.publish(heads, waiting).await;
         }
     }
 }

@@ -348,3 +348,64 @@ async fn a_follow_source_is_adopted_when_its_status_passes_op_nodes_checks() {
     assert_eq!(status["mode"], "follow-source");
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attested_block_on_another_fork_is_fetched_so_its_output_root_can_be_checked() {
+    // The EL has fork 0 up to 10; the pool attests block 8 of fork 7 (left fork 0 after 5)
+    // with --verify.output-root on: the check needs that block in our EL.
+    let ours = chain(11, None, 0);
+    let theirs = chain(11, Some((5, &ours)), 7);
+    let el = MemEl::with_chain(&ours);
+    let a = FakeSupernode::start(true).await;
+    let b = FakeSupernode::start(true).await;
+    a.serve_payloads(&theirs);
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(
+        attested_config(dir.path(), vec![a.url(), b.url()], true),
+        el.clone(),
+    )
+    .await;
+
+    // First a wrong output root for block 9 of fork 7: fetched, checked, refused; not safe.
+    let r9 = block_ref(&theirs[9]);
+    let wrong = B256::repeat_byte(0xee);
+    a.publish(attest(1, Safe, r9, 3, wrong));
+    b.publish(attest(2, Safe, r9, 3, wrong));
+    eventually(10, "refusal recorded", || {
+        !node.state().status().output_root_refusals.is_empty()
+    })
+    .await;
+    let refusal = node.state().status().output_root_refusals[0].clone();
+    assert_eq!(refusal.block, r9);
+    assert_eq!(
+        refusal.computed,
+        output_root_of(r9.hash),
+        "computed by our EL"
+    );
+    assert_eq!(safe_of(&node), None);
+    assert_ne!(el.safe().map(|s| s.hash), Some(r9.hash));
+
+    // Then block 8 of fork 7 with its right output root: reorged to, checked, accepted.
+    let r = block_ref(&theirs[8]);
+    a.publish(attest(1, Safe, r, 4, output_root_of(r.hash)));
+    b.publish(attest(2, Safe, r, 4, output_root_of(r.hash)));
+    eventually(10, "safe 8 of fork 7 verified", || {
+        node.state().heads.borrow().safe.map(|h| h.block) == Some(r)
+    })
+    .await;
+    eventually(10, "EL safe label on the attested block", || {
+        el.safe().map(|s| s.hash) == Some(r.hash)
+    })
+    .await;
+    assert_eq!(el.canonical_hash(8), Some(r.hash));
+    assert_eq!(
+        el.canonical_hash(6),
+        Some(theirs[6].execution_payload.block_hash())
+    );
+    assert_eq!(
+        el.canonical_hash(5),
+        Some(ours[5].execution_payload.block_hash())
+    );
+    assert!(node.state().status().output_root_refusals.len() == 1);
+    node.stop().await;
+}

@@ -13,12 +13,16 @@ use jsonrpsee::http_client::HttpClientBuilder;
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::WsClientBuilder;
 use opfleet_attest::{AttestationKind, PublicKey, SignedAttestation, SigningKey};
+use opfleet_engine::PayloadForGossip;
+use opfleet_protocol::p2p::BlockTopicVersion;
+use opfleet_protocol::p2p::req_resp::{check_served_block, decode_payload_body};
 use opfleet_protocol::{
     ChainId, DerivedIdPair, OutputResponse, SafeHeadResponse, SuperRootAtTimestampResponse,
     SuperRootResponse, SupernodeSyncStatus, SyncStatus,
 };
 use opfleet_supernode::heads::ChainHeads;
 use opfleet_supernode::node::service::Node;
+use opfleet_supernode::node::{ChainSetup, PayloadSource, SourceError};
 use serde::Deserialize;
 use tokio::sync::watch;
 
@@ -433,4 +437,171 @@ async fn restart_serves_stored_state_and_never_regresses() {
     assert_eq!(code, 503);
     assert!(text.contains("8453"), "{text}");
     r.node.shutdown().await;
+}
+
+/// Blocks handed to the node as if read from its execution client.
+struct FakePayloads(std::collections::BTreeMap<u64, PayloadForGossip>);
+
+#[async_trait::async_trait]
+impl PayloadSource for FakePayloads {
+    async fn payload_by_number(
+        &self,
+        number: u64,
+    ) -> Result<Option<PayloadForGossip>, SourceError> {
+        if number == 666 {
+            return Err(SourceError::Unavailable("execution client down".into()));
+        }
+        Ok(self.0.get(&number).cloned())
+    }
+}
+
+/// An empty block `number` of `version` (V3 or V4) whose payload hashes to its block hash.
+fn gossip_block(number: u64, version: BlockTopicVersion) -> PayloadForGossip {
+    use alloy::consensus::constants::{EMPTY_ROOT_HASH, EMPTY_WITHDRAWALS};
+    use alloy::consensus::{BlockBody, EMPTY_OMMER_ROOT_HASH, Header};
+    use alloy::eips::eip7685::EMPTY_REQUESTS_HASH;
+    use alloy::primitives::B256;
+    use alloy::rpc::types::engine::ExecutionPayloadV3;
+    use op_alloy_rpc_types_engine::{
+        OpExecutionPayload, OpExecutionPayloadEnvelope, OpExecutionPayloadV4,
+    };
+    let isthmus = version == BlockTopicVersion::V4;
+    let root = B256::repeat_byte(0x42);
+    let header = Header {
+        parent_hash: B256::repeat_byte(number as u8),
+        ommers_hash: EMPTY_OMMER_ROOT_HASH,
+        state_root: B256::repeat_byte(2),
+        transactions_root: EMPTY_ROOT_HASH,
+        receipts_root: EMPTY_ROOT_HASH,
+        number,
+        gas_limit: 30_000_000,
+        timestamp: GENESIS_TIME + BLOCK_TIME * number,
+        base_fee_per_gas: Some(7),
+        withdrawals_root: Some(if isthmus {
+            B256::repeat_byte(0x77)
+        } else {
+            EMPTY_WITHDRAWALS
+        }),
+        blob_gas_used: Some(0),
+        excess_blob_gas: Some(0),
+        parent_beacon_block_root: Some(root),
+        requests_hash: isthmus.then_some(EMPTY_REQUESTS_HASH),
+        ..Header::default()
+    };
+    let hash = header.hash_slow();
+    let withdrawals_root = header.withdrawals_root.unwrap_or_default();
+    let block = alloy::consensus::Block {
+        header,
+        body: BlockBody::<op_alloy_consensus::OpTxEnvelope> {
+            transactions: vec![],
+            ommers: vec![],
+            withdrawals: Some(Default::default()),
+        },
+    };
+    let v3 = ExecutionPayloadV3::from_block_unchecked(hash, &block);
+    let execution_payload = if isthmus {
+        OpExecutionPayload::V4(OpExecutionPayloadV4::from_v3_with_withdrawals_root(
+            v3,
+            withdrawals_root,
+        ))
+    } else {
+        OpExecutionPayload::V3(v3)
+    };
+    PayloadForGossip {
+        version,
+        envelope: OpExecutionPayloadEnvelope {
+            parent_beacon_block_root: Some(root),
+            execution_payload,
+        },
+    }
+}
+
+#[tokio::test]
+async fn payload_by_number_serves_the_req_resp_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocks: std::collections::BTreeMap<u64, PayloadForGossip> = [
+        (5, gossip_block(5, BlockTopicVersion::V3)),
+        (6, gossip_block(6, BlockTopicVersion::V4)),
+    ]
+    .into();
+    let with_el = ChainSetup {
+        payloads: Some(std::sync::Arc::new(FakePayloads(blocks.clone()))),
+        ..setup(A)
+    };
+    let node = Node::start(
+        &node_config(dir.path()),
+        vec![with_el, setup(B)],
+        key(),
+        None,
+    )
+    .await
+    .unwrap();
+    let c = HttpClientBuilder::default()
+        .build(format!("http://{}/{A}/", node.rpc_addr()))
+        .unwrap();
+
+    #[derive(Deserialize)]
+    struct Answer {
+        version: u8,
+        payload: alloy::primitives::Bytes,
+    }
+    for (n, fed) in &blocks {
+        let a: Option<Answer> = c
+            .request("opfleet_payloadByNumber", rpc_params![format!("{n:#x}")])
+            .await
+            .unwrap();
+        let a = a.expect("the block is served");
+        assert_eq!(a.version, fed.version.topic_index() + 1);
+        let version = BlockTopicVersion::from_topic_index(a.version - 1).unwrap();
+        let decoded = decode_payload_body(&a.payload, version).unwrap();
+        assert_eq!(decoded, fed.envelope);
+        check_served_block(&decoded, *n).unwrap();
+        // The body is the root followed by the SSZ payload, as in a req/resp answer.
+        assert_eq!(a.payload[..32], [0x42; 32]);
+        let raw: serde_json::Value = c
+            .request("opfleet_payloadByNumber", rpc_params![format!("{n:#x}")])
+            .await
+            .unwrap();
+        assert_eq!(
+            raw.as_object().map(|o| o.len()),
+            Some(2),
+            "only version and payload: {raw}"
+        );
+    }
+    // A block the execution client does not have: null.
+    let none: Option<serde_json::Value> = c
+        .request("opfleet_payloadByNumber", rpc_params!["0x7"])
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    // Bad numbers: invalid params.
+    for bad in [
+        serde_json::json!("7"),
+        serde_json::json!("0xzz"),
+        serde_json::json!(-1),
+    ] {
+        let e = c
+            .request::<serde_json::Value, _>("opfleet_payloadByNumber", rpc_params![bad.clone()])
+            .await
+            .unwrap_err();
+        match e {
+            jsonrpsee::core::client::Error::Call(obj) => assert_eq!(obj.code(), -32602, "{bad}"),
+            other => panic!("{bad}: {other}"),
+        }
+    }
+    let missing = c
+        .request::<serde_json::Value, _>("opfleet_payloadByNumber", rpc_params![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&missing, jsonrpsee::core::client::Error::Call(o) if o.code() == -32602),
+        "{missing}"
+    );
+    // The execution client failing is a server error, not null.
+    let down = c
+        .request::<serde_json::Value, _>("opfleet_payloadByNumber", rpc_params!["0x29a"])
+        .await
+        .unwrap_err();
+    assert!(down.to_string().contains("execution client down"), "{down}");
+    node.shutdown().await;
 }

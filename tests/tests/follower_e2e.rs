@@ -54,6 +54,7 @@ fn follower_config(
             bootnodes: vec![],
             discovery_udp: "127.0.0.1:0".parse().unwrap(),
             priv_key_hex: None,
+            priv_path: None,
             unsafe_block_signer: signer,
         }),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
@@ -126,7 +127,7 @@ async fn follower_takes_unsafe_from_p2p_and_safe_finalized_from_the_quorum_acros
     ];
     let urls: Vec<String> = pool.iter().map(PoolMember::url).collect();
     let dir = tempfile::tempdir().unwrap();
-    let layer = SimElLayer::new(follower_el.clone(), jwt(), rollup.genesis.l1);
+    let layer = SimElLayer::new(follower_el.clone(), jwt(), &rollup);
     let node = FollowerNode::start(
         follower_config(
             rollup.clone(),

@@ -3,15 +3,22 @@
 //!
 //! ```text
 //!   accepted safe S ──┐
-//!   EL head/safe/fin ─┼─> next_step ─> Reorg{S}            EL has another block at S.number
-//!   EL hash at S.num ─┤               Insert(payload)      queued payload extends the EL head
-//!   queue (lowest) ───┘               Fetch(n)             gap: EL head + 1 is missing
+//!   pending head P ───┤
+//!   EL head/safe/fin ─┼─> next_step ─> ReorgToPending{P}   EL has another block at P.number
+//!   EL hash at S, P ──┤               Reorg{S}            EL has another block at S.number
+//!   queue (lowest) ───┤               Insert(payload)      queued payload extends the EL head
+//!                     ┘               Fetch(n)             gap: EL head + 1 is missing
 //!                                     Discard(payload)     queued payload on another fork
 //!                                     Forkchoice{h,s,f}    labels differ from the targets
 //!                                     Idle
 //! ```
 //! Priority: the attested chain first (a reorg beats any unsafe progress), then unsafe
 //! progress, then labels. The runner executes one step, refreshes the inputs and asks again.
+//!
+//! A pending head P is one a quorum attested whose output root is not checked yet
+//! (`--verify.output-root`): the check needs the block in the execution client, so the EL is
+//! reorged to P without labelling it; while P (newer than S) is canonical, S does not pull the
+//! EL back. Once checked, P becomes S (or is refused and dropped).
 
 use alloy::primitives::B256;
 use opfleet_protocol::{BlockId, L2BlockRef};
@@ -40,6 +47,8 @@ pub struct ElView {
     pub at_safe: Option<B256>,
     /// Its canonical block hash at the accepted finalized head's number.
     pub at_finalized: Option<B256>,
+    /// Its canonical block hash at the pending head's number.
+    pub at_pending: Option<B256>,
 }
 
 /// The heads to drive the execution client to.
@@ -49,8 +58,8 @@ pub struct Targets {
     pub safe: Option<L2BlockRef>,
     /// Accepted finalized head.
     pub finalized: Option<L2BlockRef>,
-    /// A height to sync up to without labelling it (a head awaiting its output-root check).
-    pub sync_to: Option<u64>,
+    /// An attested head awaiting its output-root check: synced (or reorged) to, not labelled.
+    pub pending: Option<L2BlockRef>,
 }
 
 /// The forkchoice to send.
@@ -74,6 +83,13 @@ pub enum Step {
         /// The attested block.
         target: L2BlockRef,
     },
+    /// The execution client's canonical block at a pending (not yet verified) attested head's
+    /// height is another block: make the pending block canonical without labelling it safe, so
+    /// its output root can be checked.
+    ReorgToPending {
+        /// The attested block awaiting its check.
+        target: L2BlockRef,
+    },
     /// Insert the queued payload (it extends the execution client's head), then move the head.
     Insert(PayloadInfo),
     /// The queued payload at the next height does not extend the head (another fork of the
@@ -92,8 +108,18 @@ pub enum Step {
 
 /// Decides the next step. `queue_lowest` is the lowest queued payload above the EL head.
 pub fn next_step(el: &ElView, targets: &Targets, queue_lowest: Option<PayloadInfo>) -> Step {
-    // 1. The attested chain wins: another block at the safe height is reorged away.
-    if let Some(s) = targets.safe
+    // 1. The attested chain wins: another block at the attested height is reorged away. A
+    //    pending head newer than the safe one goes first; while it is canonical, the older
+    //    safe head waits for its check instead of pulling the EL back.
+    let pending = targets
+        .pending
+        .filter(|p| p.number <= el.head.number)
+        .filter(|p| targets.safe.is_none_or(|s| p.number > s.number));
+    if let Some(p) = pending {
+        if el.at_pending != Some(p.hash) {
+            return Step::ReorgToPending { target: p };
+        }
+    } else if let Some(s) = targets.safe
         && s.number <= el.head.number
         && el.at_safe != Some(s.hash)
     {
@@ -107,7 +133,10 @@ pub fn next_step(el: &ElView, targets: &Targets, queue_lowest: Option<PayloadInf
         Some(p) if p.number == next => return Step::Discard(p),
         Some(_) => {}
         None => {
-            let wanted = targets.safe.map(|s| s.number).max(targets.sync_to);
+            let wanted = targets
+                .safe
+                .map(|s| s.number)
+                .max(targets.pending.map(|p| p.number));
             if wanted.is_some_and(|n| n > el.head.number) {
                 return Step::Fetch { number: next };
             }
@@ -153,6 +182,27 @@ pub fn forkchoice_for_reorg(el: &ElView, targets: &Targets, target: &L2BlockRef)
         head: target.hash,
         safe: target.hash,
         finalized,
+    }
+}
+
+/// The forkchoice that makes a pending (unverified) `target` the head without labelling it:
+/// the EL's safe label stays if it is at or below `fork_parent` (the canonical block the
+/// target's chain leaves from), else it moves down to `fork_parent`; finalized stays (a reorg
+/// never goes below it).
+pub fn forkchoice_for_pending(
+    el: &ElView,
+    target: &L2BlockRef,
+    fork_parent: BlockId,
+) -> Forkchoice {
+    let safe = if el.safe.number <= fork_parent.number {
+        el.safe.hash
+    } else {
+        fork_parent.hash
+    };
+    Forkchoice {
+        head: target.hash,
+        safe,
+        finalized: el.finalized.hash,
     }
 }
 
@@ -208,6 +258,7 @@ mod tests {
             finalized: block(fin, 0).id(),
             at_safe: at(targets.safe),
             at_finalized: at(targets.finalized),
+            at_pending: at(targets.pending),
         }
     }
 
@@ -276,7 +327,7 @@ mod tests {
         );
         // A head awaiting verification is synced to without being labelled.
         let hint = Targets {
-            sync_to: Some(7),
+            pending: Some(block(7, 0)),
             ..Targets::default()
         };
         assert_eq!(next_step(&v, &hint, None), Step::Fetch { number: 6 });
@@ -326,6 +377,92 @@ mod tests {
         ];
         assert_eq!(reorg_connects(&fetched, canonical), Some(2));
         assert_eq!(reorg_connects(&fetched[..1], canonical), None);
+    }
+
+    #[test]
+    fn a_pending_head_on_another_fork_is_reorged_to_without_a_label() {
+        // The EL has fork 0 up to 8, safe label 5; a quorum attests block 6 of fork 7 whose
+        // output root is still unchecked; the accepted safe head is 3.
+        let pending = block(6, 7);
+        let t = Targets {
+            safe: Some(block(3, 0)),
+            pending: Some(pending),
+            ..Targets::default()
+        };
+        let v = el(8, 5, 2, &t);
+        assert_eq!(v.at_pending, Some(h(6, 0)));
+        assert_eq!(
+            next_step(&v, &t, Some(info(9, 0))),
+            Step::ReorgToPending { target: pending }
+        );
+        // It left fork 0 after block 4: the safe label (5) moves down to the fork point.
+        let fork_parent = block(4, 0).id();
+        assert_eq!(
+            forkchoice_for_pending(&v, &pending, fork_parent),
+            Forkchoice {
+                head: pending.hash,
+                safe: h(4, 0),
+                finalized: h(2, 0)
+            }
+        );
+        // A safe label below the fork point stays.
+        let low = el(8, 3, 2, &t);
+        assert_eq!(
+            forkchoice_for_pending(&low, &pending, fork_parent).safe,
+            h(3, 0)
+        );
+        // Once canonical, nothing else to do for it.
+        let done = ElView {
+            at_pending: Some(pending.hash),
+            ..v
+        };
+        assert_ne!(
+            next_step(&done, &t, None),
+            Step::ReorgToPending { target: pending }
+        );
+    }
+
+    #[test]
+    fn a_canonical_pending_head_keeps_an_older_conflicting_safe_head_from_pulling_back() {
+        // Accepted safe 4 is on fork 0; the pending head 6 on fork 7 (left after 2) is canonical.
+        let pending = block(6, 7);
+        let t = Targets {
+            safe: Some(block(4, 0)),
+            pending: Some(pending),
+            ..Targets::default()
+        };
+        let v = ElView {
+            head: pending,
+            safe: block(2, 0).id(),
+            finalized: block(1, 0).id(),
+            at_safe: Some(h(4, 7)),
+            at_finalized: None,
+            at_pending: Some(pending.hash),
+        };
+        assert_eq!(next_step(&v, &t, None), Step::Idle);
+        // Without the pending head (refused), the safe head reorgs the EL back.
+        let refused = Targets { pending: None, ..t };
+        assert_eq!(
+            next_step(&v, &refused, None),
+            Step::Reorg {
+                target: block(4, 0)
+            }
+        );
+        // A pending head at or below the safe head is not a reason to wait.
+        let older = Targets {
+            pending: Some(block(3, 7)),
+            ..t
+        };
+        let v_older = ElView {
+            at_pending: Some(h(3, 7)),
+            ..v
+        };
+        assert_eq!(
+            next_step(&v_older, &older, None),
+            Step::Reorg {
+                target: block(4, 0)
+            }
+        );
     }
 
     #[test]

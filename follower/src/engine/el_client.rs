@@ -38,7 +38,11 @@ impl EngineLayer {
 }
 
 fn l2_err(e: opfleet_engine::L2ClientError) -> ElError {
-    ElError::Invalid(e.to_string())
+    if e.is_transport() {
+        ElError::Transport(e.to_string())
+    } else {
+        ElError::Invalid(e.to_string())
+    }
 }
 
 fn engine_err(e: opfleet_engine::EngineError) -> ElError {
@@ -98,5 +102,17 @@ impl ExecutionLayer for EngineLayer {
                 block: o.block,
                 output_root: o.output_root,
             }))
+    }
+
+    async fn payload_by_number(
+        &self,
+        number: u64,
+    ) -> Result<Option<OpExecutionPayloadEnvelope>, ElError> {
+        Ok(self
+            .l2
+            .payload_by_number(number)
+            .await
+            .map_err(l2_err)?
+            .map(|p| p.envelope))
     }
 }

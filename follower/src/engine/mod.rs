@@ -59,4 +59,10 @@ pub trait ExecutionLayer: Send + Sync + 'static {
     async fn forkchoice_updated(&self, fc: Forkchoice) -> Result<PayloadStatusEnum, ElError>;
     /// The output root at canonical height `number`; `None` when the client lacks the block.
     async fn output_at(&self, number: u64) -> Result<Option<OwnOutput>, ElError>;
+    /// The canonical block `number` as the execution payload it was gossiped as (with its
+    /// parent beacon block root from Ecotone on); `None` when the client lacks the block.
+    async fn payload_by_number(
+        &self,
+        number: u64,
+    ) -> Result<Option<OpExecutionPayloadEnvelope>, ElError>;
 }

@@ -20,8 +20,8 @@ use opfleet_protocol::L2BlockRef;
 use tokio::sync::{Notify, watch};
 
 use crate::engine::driver::{
-    ElView, Forkchoice, PayloadInfo, Step, Targets, forkchoice_after_insert, forkchoice_for_reorg,
-    next_step, reorg_connects,
+    ElView, Forkchoice, PayloadInfo, Step, Targets, forkchoice_after_insert,
+    forkchoice_for_pending, forkchoice_for_reorg, next_step, reorg_connects,
 };
 use crate::engine::{BlockAt, ElError, ExecutionLayer};
 use crate::unsafe_blocks::fetch::FetchChain;
@@ -77,12 +77,29 @@ impl RecentPayloads {
             }
         }
     }
+
+    /// Forgets the payloads above `number`: after a reorg to a block at `number` they are on
+    /// the abandoned fork and must not be served as canonical.
+    pub fn forget_above(&self, number: u64) {
+        let mut g = self.lock();
+        g.0.retain(|n, _| *n <= number);
+        g.1.retain(|n| *n <= number);
+    }
 }
 
 impl PayloadStore for RecentPayloads {
     fn payload_by_number(&self, number: u64) -> Option<OpExecutionPayloadEnvelope> {
         self.lock().0.get(&number).cloned()
     }
+}
+
+/// What a reorg to the attested chain labels the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Label {
+    /// An accepted safe head: head and safe.
+    Safe,
+    /// A head whose output root is still to be checked: head only.
+    Unverified,
 }
 
 /// How a drive ended.
@@ -200,6 +217,7 @@ impl EngineRunner {
             finalized: finalized.map(|b| b.id()).unwrap_or_default(),
             at_safe: at(t.safe).await?,
             at_finalized: at(t.finalized).await?,
+            at_pending: at(t.pending).await?,
         })
     }
 
@@ -229,7 +247,10 @@ impl EngineRunner {
                     }
                     None => false,
                 },
-                Step::Reorg { target } => self.reorg(&v, t, &target).await?,
+                Step::Reorg { target } => self.reorg(&v, t, &target, Label::Safe).await?,
+                Step::ReorgToPending { target } => {
+                    self.reorg(&v, t, &target, Label::Unverified).await?
+                }
                 Step::Forkchoice(fc) => self.forkchoice(fc).await?,
             };
             if !done {
@@ -289,12 +310,20 @@ impl EngineRunner {
     }
 
     /// Makes the attested `target` canonical: fetch it and its ancestors down to one whose
-    /// parent the client has canonically, insert them upward, move the forkchoice.
-    async fn reorg(&self, v: &ElView, t: &Targets, target: &L2BlockRef) -> Result<bool, ElError> {
+    /// parent the client has canonically, insert them upward, move the forkchoice (labelling
+    /// the target safe, or not when its output root is still to be checked).
+    async fn reorg(
+        &self,
+        v: &ElView,
+        t: &Targets,
+        target: &L2BlockRef,
+        label: Label,
+    ) -> Result<bool, ElError> {
         tracing::warn!(
             number = target.number,
             attested = %target.hash,
-            ours = ?v.at_safe,
+            ours = ?if label == Label::Safe { v.at_safe } else { v.at_pending },
+            ?label,
             "execution client differs from the attested chain; reorging to it"
         );
         let floor = v.finalized.number;
@@ -307,15 +336,11 @@ impl EngineRunner {
                 tracing::error!(number, floor, "reorg to the attested chain is too deep");
                 return Ok(false);
             }
-            let Some(env) = self.fetch.fetch(number).await else {
+            let Some(env) = self.fetch.fetch_matching(number, want).await else {
+                tracing::warn!(number, expected = %want, "no source has the attested chain's block");
                 return Ok(false);
             };
             let info = info_of(&env);
-            if info.hash != want {
-                tracing::warn!(number, fetched = %info.hash, expected = %want,
-                    "fetched payload is not on the attested chain");
-                return Ok(false);
-            }
             if let Some(parent) = self.el.block_ref(BlockAt::Number(number - 1)).await? {
                 canonical.insert(number - 1, parent.hash);
             }
@@ -332,9 +357,22 @@ impl EngineRunner {
                 return Ok(false);
             }
         }
-        let ok = self.forkchoice(forkchoice_for_reorg(v, t, target)).await?;
+        let fc = match (label, connected.checked_sub(1).and_then(|i| fetched.get(i))) {
+            (Label::Safe, _) => forkchoice_for_reorg(v, t, target),
+            (Label::Unverified, Some(lowest)) => {
+                let lowest = info_of(lowest);
+                let fork_parent = opfleet_protocol::BlockId {
+                    hash: lowest.parent_hash,
+                    number: lowest.number.saturating_sub(1),
+                };
+                forkchoice_for_pending(v, target, fork_parent)
+            }
+            (Label::Unverified, None) => return Ok(false),
+        };
+        let ok = self.forkchoice(fc).await?;
         if ok {
             metrics::counter!("follower_reorgs_to_attested_total").increment(1);
+            self.served.forget_above(target.number);
             for env in fetched.into_iter().take(connected) {
                 self.served.insert(env);
             }

@@ -5,12 +5,14 @@
 //! ```text
 //!   FetchChain [ P2pFetcher (each connected peer), SourceFetcher (each supernode URL) ]
 //!        first checked answer wins; failures are logged and the next one is asked
+//!        fetch_matching(n, hash): only block `hash` wins (a reorg to the attested chain must
+//!        not stop at a peer that is on another fork at n)
 //! ```
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use alloy::primitives::Bytes;
+use alloy::primitives::{B256, Bytes};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
@@ -31,6 +33,18 @@ pub trait PayloadFetcher: Send + Sync {
         &self,
         number: u64,
     ) -> Result<Option<OpExecutionPayloadEnvelope>, FetchError>;
+
+    /// The payload at `number` if it is block `want`; a fetcher with several peers asks each.
+    async fn payload_matching(
+        &self,
+        number: u64,
+        want: B256,
+    ) -> Result<Option<OpExecutionPayloadEnvelope>, FetchError> {
+        Ok(self
+            .payload_by_number(number)
+            .await?
+            .filter(|e| e.execution_payload.block_hash() == want))
+    }
 }
 
 /// A fetch that failed.
@@ -95,6 +109,31 @@ impl PayloadFetcher for P2pFetcher {
         for peer in peers {
             match self.node.request_payload(peer, number, version).await {
                 Ok(env) => return Ok(Some(env)),
+                Err(e) => tracing::debug!(%peer, number, error = %e, "payload_by_number failed"),
+            }
+        }
+        Ok(None)
+    }
+
+    async fn payload_matching(
+        &self,
+        number: u64,
+        want: B256,
+    ) -> Result<Option<OpExecutionPayloadEnvelope>, FetchError> {
+        let Some(version) = version_for_block(&self.rollup, number) else {
+            return Ok(None);
+        };
+        let peers = self.node.peers().await.map_err(|e| FetchError::Transport {
+            source_name: self.name(),
+            reason: e.to_string(),
+        })?;
+        for peer in peers {
+            match self.node.request_payload(peer, number, version).await {
+                Ok(env) if env.execution_payload.block_hash() == want => return Ok(Some(env)),
+                Ok(env) => {
+                    tracing::debug!(%peer, number, served = %env.execution_payload.block_hash(),
+                    %want, "peer has another block at this height")
+                }
                 Err(e) => tracing::debug!(%peer, number, error = %e, "payload_by_number failed"),
             }
         }
@@ -193,8 +232,25 @@ impl FetchChain {
 
     /// The first fetcher's checked payload at `number`.
     pub async fn fetch(&self, number: u64) -> Option<OpExecutionPayloadEnvelope> {
+        self.first(number, None).await
+    }
+
+    /// The checked payload of block `want` at `number`, from the first fetcher that has it.
+    pub async fn fetch_matching(
+        &self,
+        number: u64,
+        want: B256,
+    ) -> Option<OpExecutionPayloadEnvelope> {
+        self.first(number, Some(want)).await
+    }
+
+    async fn first(&self, number: u64, want: Option<B256>) -> Option<OpExecutionPayloadEnvelope> {
         for f in &self.fetchers {
-            match f.payload_by_number(number).await {
+            let answer = match want {
+                Some(want) => f.payload_matching(number, want).await,
+                None => f.payload_by_number(number).await,
+            };
+            match answer {
                 Ok(Some(env)) => {
                     metrics::counter!("follower_payload_fetch_total", "source" => f.name(), "result" => "ok")
                         .increment(1);
@@ -215,6 +271,57 @@ impl FetchChain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::unsafe_blocks::queue::tests::env;
+
+    /// A fetcher that has one block per height: `hash_byte` picks its fork.
+    struct OnFork {
+        hash_byte: u8,
+        asked: std::sync::Mutex<Vec<u64>>,
+    }
+
+    #[async_trait::async_trait]
+    impl PayloadFetcher for OnFork {
+        fn name(&self) -> String {
+            format!("fork-{}", self.hash_byte)
+        }
+
+        async fn payload_by_number(
+            &self,
+            number: u64,
+        ) -> Result<Option<OpExecutionPayloadEnvelope>, FetchError> {
+            self.asked.lock().unwrap().push(number);
+            Ok(Some(env(
+                number,
+                B256::repeat_byte(self.hash_byte),
+                B256::ZERO,
+            )))
+        }
+    }
+
+    #[tokio::test]
+    async fn fetch_matching_skips_a_fetcher_on_another_fork() {
+        let wrong = Arc::new(OnFork {
+            hash_byte: 1,
+            asked: Default::default(),
+        });
+        let right = Arc::new(OnFork {
+            hash_byte: 2,
+            asked: Default::default(),
+        });
+        let chain = FetchChain::new(vec![wrong.clone(), right.clone()]);
+        let hash =
+            |e: Option<OpExecutionPayloadEnvelope>| e.map(|e| e.execution_payload.block_hash());
+        // Plain fetch: the first answer wins.
+        assert_eq!(hash(chain.fetch(5).await), Some(B256::repeat_byte(1)));
+        assert!(right.asked.lock().unwrap().is_empty());
+        // Matching: the wrong fork's block is passed over.
+        assert_eq!(
+            hash(chain.fetch_matching(5, B256::repeat_byte(2)).await),
+            Some(B256::repeat_byte(2))
+        );
+        assert_eq!(*wrong.asked.lock().unwrap(), vec![5, 5]);
+        assert_eq!(chain.fetch_matching(5, B256::repeat_byte(3)).await, None);
+    }
 
     #[test]
     fn an_unknown_version_or_short_body_is_an_error_not_a_panic() {

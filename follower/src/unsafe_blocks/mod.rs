@@ -4,6 +4,7 @@
 //! ```text
 //!   BlockGossipNode::blocks() ─> queue (by number) ─> engine runner (Insert / Fetch gaps)
 //!                                                        └─ FetchChain: P2P, then source
+//!   peers' payload_by_number ─> ServedPayloads: recent inserts, then the execution client
 //! ```
 
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use tokio::sync::{Notify, broadcast, watch};
 
 pub mod fetch;
 pub mod queue;
+pub mod serve;
 
 use queue::UnsafeQueue;
 

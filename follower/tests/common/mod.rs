@@ -241,6 +241,17 @@ impl ExecutionLayer for MemEl {
                 }
             }))
     }
+
+    async fn payload_by_number(
+        &self,
+        number: u64,
+    ) -> Result<Option<OpExecutionPayloadEnvelope>, ElError> {
+        let s = self.inner.lock().unwrap();
+        Ok(s.canonical
+            .get(&number)
+            .and_then(|h| s.blocks.get(h))
+            .cloned())
+    }
 }
 
 /// A signing key of the test pool (1..=3 trusted, 4 untrusted).

@@ -23,4 +23,4 @@ pub mod scoring;
 pub use config::{P2pConfig, StaticPeer, generate_identity, identity_from_hex};
 pub use node::{BannedPeer, BlockGossipNode, GossipBlock, NodeError, PublishError, RequestError};
 pub use rate_limit::ServeLimits;
-pub use req_resp::{NoPayloads, PayloadStore};
+pub use req_resp::{NoPayloads, PayloadLookup, PayloadStore};

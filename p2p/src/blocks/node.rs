@@ -39,7 +39,7 @@ use crate::blocks::behaviour::{BehaviourError, GossipBehaviour, GossipBehaviourE
 use crate::blocks::config::P2pConfig;
 use crate::blocks::rate_limit::ServeLimits;
 use crate::blocks::rate_limit::{Admission, ServeThrottle};
-use crate::blocks::req_resp::{PayloadStore, RawResponse, refused, serve};
+use crate::blocks::req_resp::{PayloadStore, RawResponse, answer, refused};
 use crate::discovery::{DiscoveredPeer, Discovery, DiscoveryError, Enr};
 pub use crate::peers::BannedPeer;
 use crate::peers::{BanList, dial_static_peers};
@@ -55,6 +55,13 @@ const DISCOVERED_CHANNEL: usize = 64;
 
 /// Most discovered peers remembered for dialling.
 const MAX_DISCOVERED: usize = 1024;
+
+/// Most second-tier `payload_by_number` lookups (the store's slow path) in flight at once;
+/// beyond that a request is answered like a rate-limited one.
+const MAX_LOOKUPS: usize = 16;
+
+/// How long a second-tier lookup may take before the request is answered "not found".
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A block accepted from gossip.
 #[derive(Debug, Clone)]
@@ -285,6 +292,7 @@ impl BlockGossipNode {
                 Instant::now(),
             ),
             throttled: JoinSet::new(),
+            lookups: JoinSet::new(),
             discovered: HashMap::new(),
             config,
         };
@@ -444,6 +452,15 @@ struct EventLoop {
     discovered: HashMap<PeerId, Multiaddr>,
     throttle: ServeThrottle,
     throttled: JoinSet<ThrottledRequest>,
+    lookups: JoinSet<LookedUp>,
+}
+
+/// A `payload_by_number` request answered by the store's slow path.
+struct LookedUp {
+    peer: PeerId,
+    number: u64,
+    channel: request_response::ResponseChannel<RawResponse>,
+    found: Option<OpExecutionPayloadEnvelope>,
 }
 
 /// A `payload_by_number` request waiting for its rate-limit tokens.
@@ -499,6 +516,10 @@ impl EventLoop {
                 _ = connect.tick(), if self.found.is_some() => self.dial_discovered(),
                 Some(Ok(waited)) = self.throttled.join_next(), if !self.throttled.is_empty() => {
                     self.respond(waited.peer, waited.number, waited.channel);
+                }
+                Some(Ok(done)) = self.lookups.join_next(), if !self.lookups.is_empty() => {
+                    let response = answer(done.number, done.found);
+                    self.send_response(done.peer, done.channel, response);
                 }
             }
         }
@@ -760,8 +781,31 @@ impl EventLoop {
         channel: request_response::ResponseChannel<RawResponse>,
     ) {
         tracing::debug!(%peer, number, "serving payload_by_number");
-        let response = serve(self.store.as_ref(), number);
-        self.send_response(peer, channel, response);
+        if let Some(found) = self.store.payload_by_number(number) {
+            self.send_response(peer, channel, answer(number, Some(found)));
+            return;
+        }
+        let Some(lookup) = self.store.lookup_payload(number) else {
+            self.send_response(peer, channel, answer(number, None));
+            return;
+        };
+        if self.lookups.len() >= MAX_LOOKUPS {
+            tracing::debug!(%peer, number, "payload_by_number lookups full");
+            self.send_response(peer, channel, refused());
+            return;
+        }
+        self.lookups.spawn(async move {
+            let found = tokio::time::timeout(LOOKUP_TIMEOUT, lookup)
+                .await
+                .ok()
+                .flatten();
+            LookedUp {
+                peer,
+                number,
+                channel,
+                found,
+            }
+        });
     }
 
     fn send_response(

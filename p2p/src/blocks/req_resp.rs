@@ -8,7 +8,9 @@
 //! The codec moves raw bytes: decoding a response needs the block's topic version, which only
 //! the requester knows, so [`crate::blocks::BlockGossipNode::request_payload`] decodes it.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 
 use libp2p::StreamProtocol;
 use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -24,12 +26,27 @@ use opfleet_protocol::p2p::req_resp::{
 /// op-node's result code for a failure that is neither "not found" nor "invalid request".
 pub const RESULT_UNKNOWN_ERROR: u8 = 3;
 
+/// A second-tier payload lookup, run off the node's event loop.
+pub type PayloadLookup =
+    Pin<Box<dyn Future<Output = Option<OpExecutionPayloadEnvelope>> + Send + 'static>>;
+
 /// Where a serving node finds the payloads it answers `payload_by_number` with.
 ///
-/// Called on the node's event loop: implementations answer from memory and must not block.
+/// ```text
+///   request n ─> payload_by_number(n)   memory, on the event loop ─> answer
+///                  └ None ─> lookup_payload(n)   e.g. an execution client, spawned,
+///                                                bounded in count and time ─> answer
+/// ```
 pub trait PayloadStore: Send + Sync + 'static {
-    /// The canonical payload at `number`, if this node has it.
+    /// The canonical payload at `number` from memory. Called on the node's event loop: it
+    /// must not block.
     fn payload_by_number(&self, number: u64) -> Option<OpExecutionPayloadEnvelope>;
+
+    /// A slower lookup for what [`Self::payload_by_number`] does not hold; the node runs it off
+    /// its event loop. `None` (the default) answers "not found" at once.
+    fn lookup_payload(&self, _number: u64) -> Option<PayloadLookup> {
+        None
+    }
 }
 
 /// A store that has nothing (a node that only requests).
@@ -68,9 +85,15 @@ pub fn refused() -> RawResponse {
     failure(ResultCode::Other(RESULT_UNKNOWN_ERROR))
 }
 
-/// The response to send for `number`: the encoded payload, or the failure code.
+/// The response to send for `number` from the store's memory tier: the encoded payload, or
+/// the failure code.
 pub fn serve(store: &dyn PayloadStore, number: u64) -> RawResponse {
-    match store.payload_by_number(number) {
+    answer(number, store.payload_by_number(number))
+}
+
+/// The response to a request for `number` answered with `found`.
+pub fn answer(number: u64, found: Option<OpExecutionPayloadEnvelope>) -> RawResponse {
+    match found {
         None => failure(ResultCode::NotFound),
         Some(envelope) if envelope.execution_payload.block_number() != number => {
             tracing::warn!(

@@ -177,6 +177,17 @@ pub enum ReqRespError {
     /// A success response was asked to be encoded for a V3/V4 payload without its root.
     #[error("payload for {0:?} has no parent beacon block root to serve")]
     EncodeMissingParentBeaconBlockRoot(BlockTopicVersion),
+    /// A body was asked to be encoded for a topic version other than its payload variant's.
+    #[error("payload is a {payload:?} block, cannot encode it as a {version:?} body")]
+    EncodeWrongVersion {
+        /// The version of the payload's variant.
+        payload: BlockTopicVersion,
+        /// The version asked for.
+        version: BlockTopicVersion,
+    },
+    /// A V1/V2 block carries a parent beacon block root, which its body has no place for.
+    #[error("{0:?} block carries a parent beacon block root, which its body has no place for")]
+    EncodeUnexpectedParentBeaconBlockRoot(BlockTopicVersion),
     /// The snappy frame encoder failed.
     #[error("payload_by_number response: snappy frame encoding failed: {0}")]
     Compress(String),

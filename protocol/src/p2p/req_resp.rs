@@ -122,14 +122,7 @@ pub fn encode_failure(code: ResultCode) -> Option<[u8; 1]> {
 /// A success response serving `envelope`.
 pub fn encode_success(envelope: &OpExecutionPayloadEnvelope) -> Result<Vec<u8>, ReqRespError> {
     let block_version = payload_version(&envelope.execution_payload);
-    let mut body = Vec::new();
-    if block_version.has_parent_beacon_block_root() {
-        let root = envelope.parent_beacon_block_root.ok_or(
-            ReqRespError::EncodeMissingParentBeaconBlockRoot(block_version),
-        )?;
-        body.extend_from_slice(root.as_slice());
-    }
-    envelope.execution_payload.ssz_append(&mut body);
+    let body = encode_payload_body(envelope, block_version)?;
 
     let mut out = Vec::with_capacity(5 + body.len() / 2);
     out.push(u8::from(ResultCode::Success));
@@ -148,6 +141,36 @@ pub fn encode_success(envelope: &OpExecutionPayloadEnvelope) -> Result<Vec<u8>, 
         });
     }
     Ok(out)
+}
+
+/// Encodes the uncompressed payload_by_number success body of a block of topic `version`:
+/// `[parent_beacon_block_root |] SSZ payload`, the exact inverse of [`decode_payload_body`].
+///
+/// Refuses what the decoder could not give back: a payload variant of another version, a V3/V4
+/// block without its parent beacon block root, or a V1/V2 block with one (it would be lost).
+pub fn encode_payload_body(
+    envelope: &OpExecutionPayloadEnvelope,
+    version: BlockTopicVersion,
+) -> Result<Vec<u8>, ReqRespError> {
+    let payload = payload_version(&envelope.execution_payload);
+    if payload != version {
+        return Err(ReqRespError::EncodeWrongVersion { payload, version });
+    }
+    let mut body = Vec::with_capacity(32 + envelope.execution_payload.ssz_bytes_len());
+    match (
+        version.has_parent_beacon_block_root(),
+        envelope.parent_beacon_block_root,
+    ) {
+        (true, Some(root)) => body.extend_from_slice(root.as_slice()),
+        (true, None) => return Err(ReqRespError::EncodeMissingParentBeaconBlockRoot(version)),
+        (false, Some(_)) => {
+            return Err(ReqRespError::EncodeUnexpectedParentBeaconBlockRoot(version));
+        }
+        (false, None) => {}
+    }
+    // The same SSZ container codec the gossip messages use (op-alloy's payload types).
+    envelope.execution_payload.ssz_append(&mut body);
+    Ok(body)
 }
 
 /// Decodes a response to a request for a block of `expected` version (from the fork active at
@@ -430,6 +453,177 @@ mod tests {
         ));
     }
 
+    /// A gossip message is `signature | body`, with the same body as a payload_by_number answer:
+    /// encoding the decoded block of each public gossip vector gives the bytes after the signature.
+    #[test]
+    fn body_matches_public_gossip_vectors() {
+        let cases: [(BlockTopicVersion, &str); 4] = [
+            (
+                BlockTopicVersion::V1,
+                include_str!("testdata/gossip_v1.hex"),
+            ),
+            (
+                BlockTopicVersion::V2,
+                include_str!("testdata/gossip_v2.hex"),
+            ),
+            (
+                BlockTopicVersion::V3,
+                include_str!("testdata/gossip_v3.hex"),
+            ),
+            (
+                BlockTopicVersion::V4,
+                include_str!("testdata/gossip_v4.hex"),
+            ),
+        ];
+        for (version, hex_text) in cases {
+            let data = alloy::primitives::hex::decode(hex_text.trim()).unwrap();
+            let plain = snap::raw::Decoder::new().decompress_vec(&data).unwrap();
+            let gossiped = crate::p2p::decode_block_message(&data, version).unwrap();
+            let served = OpExecutionPayloadEnvelope::from(gossiped);
+            let body = encode_payload_body(&served, version).unwrap();
+            assert_eq!(body, plain[65..], "{version:?}");
+            assert_eq!(decode_payload_body(&body, version).unwrap(), served);
+        }
+    }
+
+    #[test]
+    fn body_encoder_refuses_what_the_decoder_cannot_give_back() {
+        let v3 = envelope(BlockTopicVersion::V3, 5);
+        assert_eq!(
+            encode_payload_body(&v3, BlockTopicVersion::V4),
+            Err(ReqRespError::EncodeWrongVersion {
+                payload: BlockTopicVersion::V3,
+                version: BlockTopicVersion::V4
+            })
+        );
+        let mut rootless = v3.clone();
+        rootless.parent_beacon_block_root = None;
+        assert_eq!(
+            encode_payload_body(&rootless, BlockTopicVersion::V3),
+            Err(ReqRespError::EncodeMissingParentBeaconBlockRoot(
+                BlockTopicVersion::V3
+            ))
+        );
+        let mut rooted = envelope(BlockTopicVersion::V2, 5);
+        rooted.parent_beacon_block_root = Some(B256::repeat_byte(9));
+        assert_eq!(
+            encode_payload_body(&rooted, BlockTopicVersion::V2),
+            Err(ReqRespError::EncodeUnexpectedParentBeaconBlockRoot(
+                BlockTopicVersion::V2
+            ))
+        );
+        assert_eq!(
+            encode_success(&rooted),
+            Err(ReqRespError::EncodeUnexpectedParentBeaconBlockRoot(
+                BlockTopicVersion::V2
+            ))
+        );
+    }
+
+    /// Payloads of every version with arbitrary field values (the hash need not match: the
+    /// body codec carries fields, it does not check them).
+    fn arbitrary_envelope() -> impl Strategy<Value = OpExecutionPayloadEnvelope> {
+        use alloy::eips::eip4895::Withdrawal;
+        use alloy::primitives::{Address, Bloom, Bytes, U256};
+        use alloy::rpc::types::engine::{
+            ExecutionPayloadV1, ExecutionPayloadV2, ExecutionPayloadV3,
+        };
+        use op_alloy_rpc_types_engine::{OpExecutionPayload, OpExecutionPayloadV4};
+        let b256 = || any::<[u8; 32]>().prop_map(B256::from);
+        let v1 = (
+            (b256(), any::<[u8; 20]>(), b256(), b256(), b256(), b256()),
+            (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()),
+            proptest::collection::vec(any::<u8>(), 0..=32),
+            any::<[u8; 32]>(),
+            proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..4),
+            any::<[u8; 256]>(),
+        )
+            .prop_map(
+                |(
+                    (parent, fee, state, receipts, randao, hash),
+                    (n, gl, gu, ts),
+                    extra,
+                    fee_base,
+                    txs,
+                    bloom,
+                )| {
+                    ExecutionPayloadV1 {
+                        parent_hash: parent,
+                        fee_recipient: Address::from(fee),
+                        state_root: state,
+                        receipts_root: receipts,
+                        logs_bloom: Bloom::from(bloom),
+                        prev_randao: randao,
+                        block_number: n,
+                        gas_limit: gl,
+                        gas_used: gu,
+                        timestamp: ts,
+                        extra_data: Bytes::from(extra),
+                        base_fee_per_gas: U256::from_be_bytes(fee_base),
+                        block_hash: hash,
+                        transactions: txs.into_iter().map(Bytes::from).collect(),
+                    }
+                },
+            );
+        let withdrawals = proptest::collection::vec(
+            (any::<u64>(), any::<u64>(), any::<[u8; 20]>(), any::<u64>()).prop_map(
+                |(index, validator_index, address, amount)| Withdrawal {
+                    index,
+                    validator_index,
+                    address: Address::from(address),
+                    amount,
+                },
+            ),
+            0..3,
+        );
+        (
+            v1,
+            withdrawals,
+            0u8..4,
+            b256(),
+            b256(),
+            any::<u64>(),
+            any::<u64>(),
+        )
+            .prop_map(
+                |(
+                    v1,
+                    withdrawals,
+                    index,
+                    root,
+                    withdrawals_root,
+                    blob_gas_used,
+                    excess_blob_gas,
+                )| {
+                    let v2 = ExecutionPayloadV2 {
+                        payload_inner: v1.clone(),
+                        withdrawals,
+                    };
+                    let v3 = ExecutionPayloadV3 {
+                        payload_inner: v2.clone(),
+                        blob_gas_used,
+                        excess_blob_gas,
+                    };
+                    let (execution_payload, parent_beacon_block_root) = match index {
+                        0 => (OpExecutionPayload::V1(v1), None),
+                        1 => (OpExecutionPayload::V2(v2), None),
+                        2 => (OpExecutionPayload::V3(v3), Some(root)),
+                        _ => (
+                            OpExecutionPayload::V4(OpExecutionPayloadV4 {
+                                payload_inner: v3,
+                                withdrawals_root,
+                            }),
+                            Some(root),
+                        ),
+                    };
+                    OpExecutionPayloadEnvelope {
+                        parent_beacon_block_root,
+                        execution_payload,
+                    }
+                },
+            )
+    }
+
     proptest! {
         #[test]
         fn decode_response_never_panics(tail in proptest::collection::vec(any::<u8>(), 0..300), v in 0u8..4, version in 0u32..4) {
@@ -445,6 +639,25 @@ mod tests {
             enc.write_all(&tail).unwrap();
             drop(enc);
             let _ = decode_response(&framed, expected);
+        }
+
+        #[test]
+        fn payload_body_round_trips(served in arbitrary_envelope()) {
+            let version = payload_version(&served.execution_payload);
+            let body = encode_payload_body(&served, version).unwrap();
+            prop_assert_eq!(decode_payload_body(&body, version).unwrap(), served.clone());
+            // And through the whole response codec.
+            let response = encode_success(&served).unwrap();
+            prop_assert_eq!(
+                decode_response(&response, version).unwrap(),
+                PayloadByNumberResponse::Payload(Box::new(served))
+            );
+        }
+
+        #[test]
+        fn decode_payload_body_never_panics(body in proptest::collection::vec(any::<u8>(), 0..600), v in 0u8..4) {
+            let expected = BlockTopicVersion::from_topic_index(v).unwrap();
+            let _ = decode_payload_body(&body, expected);
         }
 
         #[test]

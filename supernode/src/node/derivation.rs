@@ -16,7 +16,7 @@ use opfleet_engine::{EngineClient, JwtSecret, L2Client};
 use opfleet_protocol::ChainId;
 
 use super::service::{Node, StartError};
-use super::sources::{OutputAtBlock, OutputRootSource, SourceError};
+use super::sources::{ElPayloads, OutputAtBlock, OutputRootSource, SourceError};
 use super::state::ChainSetup;
 use crate::config::NodeConfig;
 use crate::derive::stages::attributes::L1BlobSchedule;
@@ -35,13 +35,7 @@ pub struct ElOutputs(pub L2Client);
 #[async_trait::async_trait]
 impl OutputRootSource for ElOutputs {
     async fn output_at_block(&self, number: u64) -> Result<Option<OutputAtBlock>, SourceError> {
-        let out = self.0.output_at_block(number).await.map_err(|e| {
-            if e.is_transport() {
-                SourceError::Unavailable(e.to_string())
-            } else {
-                SourceError::Invalid(e.to_string())
-            }
-        })?;
+        let out = self.0.output_at_block(number).await?;
         Ok(out.map(|o| OutputAtBlock {
             block: o.block,
             output_root: o.output_root,
@@ -91,7 +85,7 @@ pub async fn start(
             .map_err(|e| chain_err(id, &format!("--l2.{id}.jwt-secret"), e))?;
         let engine = EngineClient::new(engine_url, jwt)
             .map_err(|e| chain_err(id, &format!("--l2.{id}.engine"), e))?;
-        // One client drives derivation, another serves output roots; neither is shared.
+        // One client drives derivation, others serve output roots and payloads; none is shared.
         let l2_client = || {
             L2Client::new(rpc_url, &c.rollup)
                 .map_err(|e| chain_err(id, &format!("--l2.{id}.rpc"), e))
@@ -134,7 +128,7 @@ pub async fn start(
         setups.push(ChainSetup {
             rollup: c.rollup.clone(),
             outputs: Arc::new(ElOutputs(l2)),
-            payloads: None,
+            payloads: Some(Arc::new(ElPayloads(l2_client()?))),
         });
         drivers.push(driver);
     }

@@ -5,5 +5,5 @@ pub mod service;
 pub mod sources;
 pub mod state;
 
-pub use sources::{GossipPayload, OutputAtBlock, OutputRootSource, PayloadSource, SourceError};
+pub use sources::{ElPayloads, OutputAtBlock, OutputRootSource, PayloadSource, SourceError};
 pub use state::{ChainSetup, ChainState, LatestAttestations, NodeState};

@@ -2,7 +2,8 @@
 //! the signer test without one (the concrete client is `opfleet-engine`'s `L2Client`, or the
 //! followed op-node in attester mode).
 
-use alloy::primitives::{B256, Bytes};
+use alloy::primitives::B256;
+use opfleet_engine::{L2Client, L2ClientError, PayloadForGossip};
 use opfleet_protocol::L2BlockRef;
 
 /// An L2 block with its output root v0 and the two roots it commits to.
@@ -16,16 +17,6 @@ pub struct OutputAtBlock {
     pub state_root: B256,
     /// Storage root of the L2ToL1MessagePasser at that block.
     pub message_passer_storage_root: B256,
-}
-
-/// A block as a sequencer gossips it: topic version 1..=4 and the SSZ payload bytes exactly as
-/// a `payload_by_number` answer carries them for that version.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GossipPayload {
-    /// Gossip topic version (1 = v1 ... 4 = v4).
-    pub version: u8,
-    /// SSZ-encoded payload (v3 and later prefixed with the parent beacon block root).
-    pub ssz: Bytes,
 }
 
 /// Why a source read failed.
@@ -50,5 +41,34 @@ pub trait OutputRootSource: Send + Sync {
 #[async_trait::async_trait]
 pub trait PayloadSource: Send + Sync {
     /// The canonical block `number` as gossip would carry it; `None` when unknown.
-    async fn payload_by_number(&self, number: u64) -> Result<Option<GossipPayload>, SourceError>;
+    async fn payload_by_number(&self, number: u64)
+    -> Result<Option<PayloadForGossip>, SourceError>;
+}
+
+impl From<L2ClientError> for SourceError {
+    fn from(e: L2ClientError) -> Self {
+        if e.is_transport() {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Invalid(e.to_string())
+        }
+    }
+}
+
+/// Blocks read from the chain's execution client (`opfleet_payloadByNumber`).
+///
+/// Any block the execution client has canonically is served, unsafe ones included: followers
+/// ask only to repair gaps in the unsafe chain they follow over gossip, those blocks are public
+/// (the sequencer broadcasts them to anyone), and the follower checks the block hash and the
+/// parent link itself. Serving only safe blocks would leave exactly those gaps unrepairable.
+pub struct ElPayloads(pub L2Client);
+
+#[async_trait::async_trait]
+impl PayloadSource for ElPayloads {
+    async fn payload_by_number(
+        &self,
+        number: u64,
+    ) -> Result<Option<PayloadForGossip>, SourceError> {
+        Ok(self.0.payload_by_number(number).await?)
+    }
 }

@@ -6,7 +6,7 @@
 //!   optimism_rollupConfig               rollup.json
 //!   optimism_version                    this build's version
 //!   optimism_safeHeadAtL1Block(n)       SafeDB: safe head at the highest L1 block <= n
-//!   opfleet_payloadByNumber(n)          {version, payload: SSZ} | null  (when an EL is known)
+//!   opfleet_payloadByNumber(n)          {version, payload: req/resp body} | null  (with an EL)
 //! ```
 
 use std::sync::Arc;
@@ -15,6 +15,9 @@ use alloy::primitives::Bytes;
 use jsonrpsee::RpcModule;
 use jsonrpsee::core::RegisterMethodError;
 use jsonrpsee::types::ErrorObjectOwned;
+use opfleet_engine::PayloadForGossip;
+use opfleet_protocol::p2p::ReqRespError;
+use opfleet_protocol::p2p::req_resp::encode_payload_body;
 use opfleet_protocol::{ChainId, OutputResponse, SafeHeadResponse, SyncStatus};
 use serde::Serialize;
 
@@ -25,13 +28,23 @@ use crate::node::{ChainState, NodeState};
 /// This build's version string as `optimism_version` reports it.
 pub const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"), "-opfleet");
 
-/// `opfleet_payloadByNumber`'s answer.
+/// `opfleet_payloadByNumber`'s answer (C2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PayloadByNumber {
-    /// Gossip topic version, 1..=4.
+    /// Gossip topic version, 1..=4 (the topic name's index + 1).
     pub version: u8,
-    /// The SSZ payload bytes.
+    /// The payload_by_number answer body of that version: `[parent beacon root |] SSZ payload`.
     pub payload: Bytes,
+}
+
+impl PayloadByNumber {
+    /// The answer carrying `block`, encoded as a payload_by_number answer body.
+    pub fn encode(block: &PayloadForGossip) -> Result<Self, ReqRespError> {
+        Ok(Self {
+            version: block.version.topic_index() + 1,
+            payload: encode_payload_body(&block.envelope, block.version)?.into(),
+        })
+    }
 }
 
 struct Ctx {
@@ -122,14 +135,15 @@ pub fn module(node: Arc<NodeState>, chain: ChainId) -> Result<RpcModule<()>, Reg
                 let Some(source) = c.chain()?.payloads.clone() else {
                     return Ok(None);
                 };
-                let payload = source
+                // Any block the execution client has, unsafe ones included: see `ElPayloads`.
+                let block = source
                     .payload_by_number(n)
                     .await
                     .map_err(|e| err(BACKEND, format!("payload of block #{n}: {e}")))?;
-                Ok::<Option<PayloadByNumber>, ErrorObjectOwned>(payload.map(|g| PayloadByNumber {
-                    version: g.version,
-                    payload: g.ssz,
-                }))
+                block
+                    .map(|b| PayloadByNumber::encode(&b))
+                    .transpose()
+                    .map_err(|e| err(BACKEND, format!("payload of block #{n}: {e}")))
             }
         })?;
     }

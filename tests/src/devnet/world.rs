@@ -785,6 +785,7 @@ async fn start_chain(
     let endpoints = ChainEndpoints {
         chain_id: chain,
         sequencer_p2p: sequencer.multiaddr().to_string(),
+        sequencer_enr: sequencer.enr().map(|e| e.to_base64()),
         unsafe_block_signer: signer,
         el_engine: el.engine_url(),
         el_rpc: el.rpc_url(),

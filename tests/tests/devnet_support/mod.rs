@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;

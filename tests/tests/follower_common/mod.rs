@@ -2,9 +2,9 @@
 //! simulated execution client, and a fake supernode pool member serving C2.
 //!
 //! The adapter sends every Engine API call over HTTP with JWT (the devnet's Engine API client);
-//! chain reads (block refs, output roots) come from the simulated client in process, because
-//! the follower's eth-RPC reads live in crate opfleet-engine (C1), which these tests do not
-//! depend on yet.
+//! block refs and output roots come from the simulated client in process; payloads by number
+//! come over its eth RPC through `opfleet_engine::L2Client`, as the follower's own
+//! `EngineLayer` reads them.
 
 #![allow(dead_code)]
 
@@ -20,7 +20,10 @@ use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
 use opfleet_attest::{Attestation, AttestationKind, PublicKey, SignedAttestation, SigningKey};
 use opfleet_engine::EngineClient;
 use opfleet_follower::engine::{BlockAt, ElError, ExecutionLayer, Forkchoice, OwnOutput};
+use opfleet_protocol::config::RollupConfig;
 use opfleet_protocol::output_root::OutputV0;
+use opfleet_protocol::p2p::payload_version;
+use opfleet_protocol::p2p::req_resp::encode_payload_body;
 use opfleet_protocol::{BlockId, ChainId, L2BlockRef};
 use opfleet_tests::el::{JwtSecret, SimBlock, SimElHandle};
 use serde_json::value::to_raw_value;
@@ -29,20 +32,22 @@ use tokio::sync::broadcast;
 /// The follower's execution client: Engine API over HTTP+JWT, reads in process.
 pub struct SimElLayer {
     engine: EngineClient,
+    l2: opfleet_engine::L2Client,
     el: Arc<SimElHandle>,
     genesis_l1: BlockId,
 }
 
 impl SimElLayer {
-    pub fn new(el: Arc<SimElHandle>, jwt: JwtSecret, genesis_l1: BlockId) -> Arc<Self> {
+    pub fn new(el: Arc<SimElHandle>, jwt: JwtSecret, rollup: &RollupConfig) -> Arc<Self> {
         Arc::new(Self {
             engine: EngineClient::new(
                 &el.engine_url(),
                 opfleet_engine::JwtSecret::from_hex(&jwt.to_hex()).expect("a valid JWT secret"),
             )
             .expect("an Engine API client"),
+            l2: opfleet_engine::L2Client::new(&el.rpc_url(), rollup).unwrap(),
             el,
-            genesis_l1,
+            genesis_l1: rollup.genesis.l1,
         })
     }
 
@@ -107,6 +112,18 @@ impl ExecutionLayer for SimElLayer {
             output_root: output_root(&b),
         }))
     }
+
+    async fn payload_by_number(
+        &self,
+        number: u64,
+    ) -> Result<Option<OpExecutionPayloadEnvelope>, ElError> {
+        Ok(self
+            .l2
+            .payload_by_number(number)
+            .await
+            .map_err(transport)?
+            .map(|p| p.envelope))
+    }
 }
 
 /// Output root v0 of a simulated block.
@@ -161,6 +178,7 @@ struct PoolState {
     latest: Mutex<(Option<SignedAttestation>, Option<SignedAttestation>)>,
     push: Mutex<Option<broadcast::Sender<SignedAttestation>>>,
     payloads: Mutex<BTreeMap<u64, OpExecutionPayloadEnvelope>>,
+    payload_requests: Mutex<Vec<u64>>,
 }
 
 /// One pool member: `attest_latest`, `attest_subscribe`, `opfleet_payloadByNumber` (C2).
@@ -186,19 +204,13 @@ impl PoolMember {
         .unwrap();
         m.register_method("opfleet_payloadByNumber", |params, st, _| {
             let (n,): (U64,) = params.parse()?;
-            let env = st.payloads.lock().unwrap().get(&n.to::<u64>()).cloned();
+            let n = n.to::<u64>();
+            st.payload_requests.lock().unwrap().push(n);
+            let env = st.payloads.lock().unwrap().get(&n).cloned();
             Ok::<_, jsonrpsee::types::ErrorObjectOwned>(env.map(|e| {
-                let full = opfleet_protocol::p2p::req_resp::encode_success(&e).unwrap();
-                let mut body = Vec::new();
-                use std::io::Read;
-                snap::read::FrameDecoder::new(&full[5..])
-                    .read_to_end(&mut body)
-                    .unwrap();
-                let version = match e.execution_payload {
-                    op_alloy_rpc_types_engine::OpExecutionPayload::V4(_) => 4,
-                    _ => 3,
-                };
-                serde_json::json!({"version": version, "payload": Bytes::from(body)})
+                let version = payload_version(&e.execution_payload);
+                let body = encode_payload_body(&e, version).unwrap();
+                serde_json::json!({"version": version.topic_index() + 1, "payload": Bytes::from(body)})
             }))
         })
         .unwrap();
@@ -254,6 +266,11 @@ impl PoolMember {
             .lock()
             .unwrap()
             .insert(env.execution_payload.block_number(), env);
+    }
+
+    /// The block numbers asked for with `opfleet_payloadByNumber`, in order.
+    pub fn payload_requests(&self) -> Vec<u64> {
+        self.state.payload_requests.lock().unwrap().clone()
     }
 
     pub async fn stop(self) {

@@ -1,0 +1,489 @@
+//! Gap repair of the unsafe chain, end to end on the devnet: a sequencer on a simulated
+//! execution client gossips its blocks over op-node P2P and serves `payload_by_number`; a
+//! follower that misses a block asks its P2P peers first and the source's
+//! `opfleet_payloadByNumber` (C2) second; a follower serves other followers from its own
+//! execution client; a real supernode serves C2 from the chain's execution client.
+//!
+//! ```text
+//!   sequencer ── gossip (block n held back) ──▶ follower A ── gossip relay ──▶ follower B
+//!      └ payload_by_number (n) ◀── A repairs n          B repairs 1..k from A's EL ┘
+//!   pool (fake C2) ◀── A's fallback when no peer has n
+//!   supernode (real Node, ElPayloads over the sequencer's EL) ◀── follower C's fallback
+//! ```
+//! And with `--verify.output-root`: a follower that took the conflicting block of a sequencer
+//! equivocation fetches and reorgs to the attested block so that its output root is checked.
+
+mod follower_common;
+mod sequencer_common;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use follower_common::*;
+use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
+use opfleet_follower::config::{
+    AttestedSources, FollowerConfig, HeadsSource, P2pSettings, trust_policy,
+};
+use opfleet_follower::node::{Extras, FollowerNode};
+use opfleet_follower::unsafe_blocks::fetch::{PayloadFetcher, SourceFetcher};
+use opfleet_p2p::{BlockGossipNode, P2pConfig};
+use opfleet_protocol::ChainId;
+use opfleet_protocol::config::RollupConfig;
+use opfleet_tests::el::{SimEl, SimElConfig, SimElHandle};
+use opfleet_tests::l1::{L1, L1Config, L1Handle};
+use opfleet_tests::sequencer::{DevnetChainConfig, SequencedBlock, Sequencer, TxGenConfig};
+use sequencer_common::*;
+
+const CHAIN: ChainId = ChainId(901);
+
+/// The sequencer's payloads served over P2P, minus the numbers a test hides.
+struct SequencerStore {
+    store: opfleet_tests::sequencer::PayloadStore,
+    hidden: Mutex<BTreeSet<u64>>,
+}
+
+impl opfleet_p2p::PayloadStore for SequencerStore {
+    fn payload_by_number(&self, number: u64) -> Option<OpExecutionPayloadEnvelope> {
+        if self.hidden.lock().unwrap().contains(&number) {
+            return None;
+        }
+        self.store.payload_by_number(number)
+    }
+}
+
+struct World {
+    l1: L1Handle,
+    seq_el: SimElHandle,
+    seq: Sequencer,
+    rollup: RollupConfig,
+    config: DevnetChainConfig,
+    publisher: BlockGossipNode,
+    store: Arc<SequencerStore>,
+}
+
+impl World {
+    async fn start() -> Self {
+        // Gossip validation drops blocks more than 60 s old: the chain starts 30 s ago.
+        let now = now_ms() / 1000;
+        let l1 = L1::spawn(L1Config {
+            block_time: 6,
+            genesis_time: Some(now - 30),
+            ..L1Config::devnet().manual()
+        })
+        .await
+        .unwrap();
+        for _ in 0..4 {
+            l1.mine();
+        }
+        let config = DevnetChainConfig::devnet(CHAIN);
+        let Chain { el: seq_el, seq } =
+            spawn_chain(&l1, config, TxGenConfig::default(), None).await;
+        let rollup = seq.rollup().clone();
+        let store = Arc::new(SequencerStore {
+            store: seq.store(),
+            hidden: Mutex::default(),
+        });
+        let mut pc = P2pConfig::new(CHAIN, "/ip4/127.0.0.1/tcp/0".parse().unwrap(), seq.signer());
+        pc.ip_colocation_whitelist
+            .insert(std::net::IpAddr::from([127, 0, 0, 1]));
+        let publisher = BlockGossipNode::start(pc, opfleet_p2p::generate_identity(), store.clone())
+            .await
+            .unwrap();
+        Self {
+            l1,
+            seq_el,
+            seq,
+            rollup,
+            config,
+            publisher,
+            store,
+        }
+    }
+
+    async fn publisher_peer(&self) -> String {
+        peer_addr(&self.publisher).await
+    }
+
+    async fn follower_el(&self) -> Arc<SimElHandle> {
+        let el = SimEl::spawn(SimElConfig::local(
+            self.config.chain_spec(self.l1.genesis().timestamp),
+            jwt(),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(el.genesis().hash, self.seq_el.genesis().hash);
+        Arc::new(el)
+    }
+
+    /// Sequences a block and gossips it unless `withhold`.
+    async fn step(&mut self, withhold: bool) -> SequencedBlock {
+        let b = self.seq.step().await.unwrap();
+        if !withhold {
+            publish(&self.publisher, &b).await;
+        }
+        b
+    }
+
+    async fn stop(self) {
+        self.publisher.stop().await;
+        self.seq_el.stop().await;
+        self.l1.stop().await;
+    }
+}
+
+async fn peer_addr(node: &BlockGossipNode) -> String {
+    let addr = node.listen_addrs().await.unwrap()[0].clone();
+    format!("{addr}/p2p/{}", node.local_peer_id())
+}
+
+async fn publish(node: &BlockGossipNode, b: &SequencedBlock) {
+    // The first publish may precede a subscriber's mesh reaching us: retry briefly.
+    for _ in 0..100 {
+        if node
+            .publish(b.signed_gossip.clone(), b.topic_version)
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("could not publish block {}", b.l2_block_ref.number);
+}
+
+/// A follower of the unsafe chain only: no trusted signer publishes, so its sources serve
+/// just as gap-repair fallbacks (`urls`); P2P through `static_peers`.
+fn follower_config(
+    rollup: &RollupConfig,
+    dir: &std::path::Path,
+    urls: Vec<String>,
+    static_peers: Vec<String>,
+    signer: alloy::primitives::Address,
+) -> FollowerConfig {
+    FollowerConfig {
+        verify_output_root: false,
+        ..verifying_follower_config(rollup, dir, urls, static_peers, signer)
+    }
+}
+
+/// Like [`follower_config`], trusting pool key 1 alone, with `--verify.output-root`.
+fn verifying_follower_config(
+    rollup: &RollupConfig,
+    dir: &std::path::Path,
+    urls: Vec<String>,
+    static_peers: Vec<String>,
+    signer: alloy::primitives::Address,
+) -> FollowerConfig {
+    FollowerConfig {
+        rollup: rollup.clone(),
+        engine_url: "http://in-process".into(),
+        l2_rpc_url: "http://in-process".into(),
+        jwt_secret: "/in-process".into(),
+        data_dir: dir.to_path_buf(),
+        heads: HeadsSource::Attested(AttestedSources {
+            policy: trust_policy(&[pk(1).to_string()], 1).unwrap(),
+            urls,
+            gossip: None,
+            poll_interval: Duration::from_millis(300),
+        }),
+        p2p: Some(P2pSettings {
+            listen: "/ip4/127.0.0.1/tcp/0".into(),
+            static_peers,
+            bootnodes: vec![],
+            discovery_udp: "127.0.0.1:0".parse().unwrap(),
+            priv_key_hex: None,
+            priv_path: None,
+            unsafe_block_signer: signer,
+        }),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        metrics_addr: None,
+        verify_output_root: true,
+        healthz_max_safe_age: Duration::from_secs(600),
+    }
+}
+
+/// Waits until `el` has the sequencer's head, then checks every block's hash.
+async fn same_chain(el: &SimElHandle, seq_el: &SimElHandle, what: &str) {
+    let head = seq_el.head();
+    eventually(40, what, || el.head().hash == head.hash).await;
+    for n in 0..=head.number() {
+        assert_eq!(
+            el.block_by_number(n).map(|b| b.hash),
+            seq_el.block_by_number(n).map(|b| b.hash),
+            "{what}: block {n}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gaps_are_repaired_over_p2p_first_then_from_the_source_and_served_from_the_el() {
+    let mut w = World::start().await;
+    let pool = PoolMember::start().await;
+    let a_el = w.follower_el().await;
+    let a_dir = tempfile::tempdir().unwrap();
+    let a_layer = SimElLayer::new(a_el.clone(), jwt(), &w.rollup);
+    let (rollup, signer, pool_url) = (w.rollup.clone(), w.seq.signer(), pool.url());
+    let a_config = |peer: String| {
+        follower_config(
+            &rollup,
+            a_dir.path(),
+            vec![pool_url.clone()],
+            vec![peer],
+            signer,
+        )
+    };
+    let a = FollowerNode::start(
+        a_config(w.publisher_peer().await),
+        a_layer.clone(),
+        Extras::default(),
+    )
+    .await
+    .unwrap();
+
+    // Block 4 never reaches A over gossip; the sequencer's node serves it, and so does the
+    // pool: A must take it over P2P without asking the pool.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    while w.seq.head().number < 7 {
+        let withhold = w.seq.head().number + 1 == 4;
+        let b = w.step(withhold).await;
+        pool.serve_payload(b.envelope.clone());
+    }
+    same_chain(&a_el, &w.seq_el, "A repairs block 4 over P2P").await;
+    assert!(
+        !pool.payload_requests().contains(&4),
+        "P2P answered first: {:?}",
+        pool.payload_requests()
+    );
+
+    // Block 10: held back from gossip and hidden from the sequencer's P2P store: A falls back
+    // to the source's opfleet_payloadByNumber.
+    w.store.hidden.lock().unwrap().insert(10);
+    while w.seq.head().number < 9 {
+        let b = w.step(false).await;
+        pool.serve_payload(b.envelope.clone());
+    }
+    let held = w.step(true).await;
+    assert_eq!(held.l2_block_ref.number, 10);
+    pool.serve_payload(held.envelope.clone());
+    for _ in 0..2 {
+        let b = w.step(false).await;
+        pool.serve_payload(b.envelope.clone());
+    }
+    same_chain(&a_el, &w.seq_el, "A repairs block 10 from the source").await;
+    assert!(pool.payload_requests().contains(&10));
+
+    // A restarts (its recent-payload cache is empty, its EL has everything). Follower B, at
+    // genesis, peers with A alone and has a source that serves nothing: every block it lacks
+    // comes from A's execution client over payload_by_number.
+    a.stop().await;
+    let a = FollowerNode::start(
+        a_config(w.publisher_peer().await),
+        a_layer,
+        Extras::default(),
+    )
+    .await
+    .unwrap();
+    let empty_pool = PoolMember::start().await;
+    let b_el = w.follower_el().await;
+    let b_dir = tempfile::tempdir().unwrap();
+    let b = FollowerNode::start(
+        follower_config(
+            &w.rollup,
+            b_dir.path(),
+            vec![empty_pool.url()],
+            vec![peer_addr(a.p2p().unwrap()).await],
+            w.seq.signer(),
+        ),
+        SimElLayer::new(b_el.clone(), jwt(), &w.rollup),
+        Extras::default(),
+    )
+    .await
+    .unwrap();
+    // New blocks reach B through A's relay once the mesh has formed; the first one shows B
+    // its gap. (Few: gossip refuses blocks from the future, and the chain started 30 s ago.)
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        w.step(false).await;
+        if b_el.head().number() > 12 {
+            break;
+        }
+    }
+    same_chain(&b_el, &w.seq_el, "B repairs 1..12 from A's EL").await;
+
+    b.stop().await;
+    a.stop().await;
+    pool.stop().await;
+    empty_pool.stop().await;
+    for el in [a_el, b_el] {
+        if let Ok(el) = Arc::try_unwrap(el) {
+            el.stop().await;
+        }
+    }
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supernode_serves_payloads_from_the_chain_el_and_a_follower_repairs_from_it() {
+    let mut w = World::start().await;
+    // A real supernode node for chain 901 reading the sequencer's execution client.
+    let sn_dir = tempfile::tempdir().unwrap();
+    let l2 = || opfleet_engine::L2Client::new(&w.seq_el.rpc_url(), &w.rollup).unwrap();
+    let setup = opfleet_supernode::node::ChainSetup {
+        rollup: w.rollup.clone(),
+        outputs: Arc::new(opfleet_supernode::node::derivation::ElOutputs(l2())),
+        payloads: Some(Arc::new(opfleet_supernode::node::ElPayloads(l2()))),
+    };
+    let sn_config = opfleet_supernode::config::NodeConfig {
+        chains: Vec::new(),
+        l1: "http://127.0.0.1:1".into(),
+        l1_beacon: None,
+        data_dir: sn_dir.path().to_path_buf(),
+        signer_key: sn_dir.path().join("unused.key"),
+        rpc: "127.0.0.1:0".parse().unwrap(),
+        metrics: None,
+        p2p_attest: None,
+        l1_prague_time: None,
+    };
+    let sn = opfleet_supernode::node::service::Node::start(
+        &sn_config,
+        vec![setup],
+        opfleet_attest::SigningKey::from_bytes(&[9; 32]),
+        None,
+    )
+    .await
+    .unwrap();
+    let sn_url = format!("http://{}", sn.rpc_addr());
+
+    // The follower's decoder reads the supernode's answers back into the EL's blocks (no
+    // follower listens yet: nothing is gossiped).
+    for _ in 0..3 {
+        w.step(true).await;
+    }
+    let fetcher = SourceFetcher::new(&format!("{sn_url}/{CHAIN}/")).unwrap();
+    for n in 0..=3 {
+        let env = fetcher.payload_by_number(n).await.unwrap().expect("served");
+        assert_eq!(
+            env.execution_payload.block_hash(),
+            w.seq_el.block_by_number(n).unwrap().hash,
+            "block {n}"
+        );
+        if n > 0 {
+            assert_eq!(
+                Some(env),
+                w.seq.payload_by_number(n),
+                "block {n} is the payload the sequencer built"
+            );
+        }
+    }
+    assert_eq!(fetcher.payload_by_number(4).await.unwrap(), None);
+
+    // A follower whose only source is the supernode: block 6, held back from gossip and
+    // hidden from P2P, is repaired through opfleet_payloadByNumber.
+    w.store.hidden.lock().unwrap().insert(6);
+    let el = w.follower_el().await;
+    let dir = tempfile::tempdir().unwrap();
+    let node = FollowerNode::start(
+        follower_config(
+            &w.rollup,
+            dir.path(),
+            vec![sn_url],
+            vec![w.publisher_peer().await],
+            w.seq.signer(),
+        ),
+        SimElLayer::new(el.clone(), jwt(), &w.rollup),
+        Extras::default(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    while w.seq.head().number < 8 {
+        let withhold = w.seq.head().number + 1 == 6;
+        w.step(withhold).await;
+    }
+    same_chain(&el, &w.seq_el, "follower repairs 6 from the supernode").await;
+
+    node.stop().await;
+    sn.shutdown().await;
+    if let Ok(el) = Arc::try_unwrap(el) {
+        el.stop().await;
+    }
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifying_follower_on_an_equivocated_block_fetches_the_attested_one_to_check_it() {
+    let mut w = World::start().await;
+    let pool = PoolMember::start().await;
+    let el = w.follower_el().await;
+    let dir = tempfile::tempdir().unwrap();
+    let node = FollowerNode::start(
+        verifying_follower_config(
+            &w.rollup,
+            dir.path(),
+            vec![pool.url()],
+            vec![w.publisher_peer().await],
+            w.seq.signer(),
+        ),
+        SimElLayer::new(el.clone(), jwt(), &w.rollup),
+        Extras::default(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    while w.seq.head().number < 3 {
+        w.step(false).await;
+    }
+    same_chain(&el, &w.seq_el, "follower at 3").await;
+
+    // Block 4 is equivocated: the follower gets only the conflicting block over gossip.
+    let mut sequenced = w.seq.subscribe();
+    w.seq.controls().equivocate_next_block();
+    let canonical = w.step(true).await;
+    let conflicting = loop {
+        let b = sequenced.recv().await.unwrap();
+        if b.equivocation == Some(opfleet_tests::sequencer::Equivocation::Conflicting) {
+            break b;
+        }
+    };
+    assert_eq!(conflicting.l2_block_ref.number, 4);
+    assert_ne!(conflicting.l2_block_ref.hash, canonical.l2_block_ref.hash);
+    publish(&w.publisher, &conflicting).await;
+    eventually(20, "follower EL took the conflicting block", || {
+        el.head().hash == conflicting.l2_block_ref.hash
+    })
+    .await;
+
+    // The signer attests the canonical block 4 with its output root: the follower must have
+    // that block to check the root, so it fetches it and reorgs to it, then accepts it.
+    let attested = w.seq_el.block_by_number(4).unwrap();
+    let r = attested.l2_block_ref().unwrap();
+    assert_eq!(r, canonical.l2_block_ref);
+    pool.publish(attest(
+        1,
+        CHAIN,
+        opfleet_attest::AttestationKind::Safe,
+        r,
+        2,
+        output_root(&attested),
+    ));
+    eventually(20, "attested block 4 verified and safe", || {
+        node.state().heads.borrow().safe.map(|h| h.block) == Some(r)
+    })
+    .await;
+    eventually(20, "EL safe label on it", || el.safe().hash == r.hash).await;
+    assert!(node.state().status().output_root_refusals.is_empty());
+
+    // And unsafe progress resumes on the attested chain.
+    for _ in 0..2 {
+        w.step(false).await;
+    }
+    same_chain(&el, &w.seq_el, "follower on the sequencer's chain").await;
+
+    node.stop().await;
+    pool.stop().await;
+    if let Ok(el) = Arc::try_unwrap(el) {
+        el.stop().await;
+    }
+    w.stop().await;
+}

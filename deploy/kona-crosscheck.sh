@@ -2,8 +2,8 @@
 # Cross-check of the devnet with an independent consensus client (kona-node), out of CI.
 #
 #   opfleet-devnet (L1 RPC + beacon, sequencer + SimEl, batcher) ── rollup-<id>.json, jwt-<id>.hex
-#   kona-l1-shim.py: the L1 RPC plus eth_getStorageAt for SystemConfig's unsafe block signer
-#   opfleet-sim-el (a second SimEl for the chain, same genesis) ◀── Engine API ── kona-node
+#   opfleet-sim-el (a second SimEl for the chain, same genesis, EL-syncing from the sequencer's
+#                  EL with --sync-from) ◀── Engine API ── kona-node
 #   kona-node derives the chain from the devnet's L1 and beacon API (P2P discovery off, no peers)
 #   every POLL s: kona optimism_syncStatus.safe_l2 == sequencer EL eth_getBlockByNumber(same n)?
 #
@@ -24,7 +24,6 @@ POLL=${POLL:-5}
 KONA_RPC_PORT=${KONA_RPC_PORT:-19545}
 SIMEL_ENGINE_PORT=${SIMEL_ENGINE_PORT:-19551}
 SIMEL_RPC_PORT=${SIMEL_RPC_PORT:-19552}
-SHIM_PORT=${SHIM_PORT:-19553}
 
 mkdir -p "$WORK"
 echo "work dir: $WORK"
@@ -41,6 +40,7 @@ rpc() { # url method params-json
 }
 
 "$BIN/opfleet-devnet" --fork "$FORK" --da "$DA" --chain-ids "$CHAIN" --no-interop \
+  --supernodes 0 --followers 0 \
   --ephemeral-ports --out-dir "$WORK/devnet" --endpoints-file "$WORK/devnet/endpoints.json" \
   --progress-interval 10 >"$WORK/devnet.out" 2>"$WORK/devnet.log" &
 pids+=($!)
@@ -56,17 +56,16 @@ JWT=$(jq -r ".chains[] | select(.chain_id == \"$CHAIN\" or .chain_id == $CHAIN) 
 SIGNER=$(jq -r ".chains[] | select(.chain_id == \"$CHAIN\" or .chain_id == $CHAIN) | .unsafe_block_signer" "$E")
 echo "L1 $L1  beacon $BEACON  sequencer EL $SEQ_EL  rollup $ROLLUP"
 
-# The devnet L1 has no contract storage; kona reads SystemConfig.unsafeBlockSigner from it.
-python3 "$(dirname "$0")/kona-l1-shim.py" "$SHIM_PORT" "$L1" "$SIGNER" 2>"$WORK/shim.log" &
-pids+=($!)
-
-"$BIN/opfleet-sim-el" --rollup "$ROLLUP" --jwt-secret "$JWT" \
+# kona reads SystemConfig.unsafeBlockSigner from the L1 (eth_getStorageAt): the devnet L1 serves
+# each chain's SystemConfig storage. kona joins gossip late, so its SimEl EL-syncs the blocks it
+# missed from the sequencer's EL, as op-geth would from its devp2p peers.
+"$BIN/opfleet-sim-el" --rollup "$ROLLUP" --jwt-secret "$JWT" --sync-from "$SEQ_EL" \
   --engine-port "$SIMEL_ENGINE_PORT" --rpc-port "$SIMEL_RPC_PORT" >"$WORK/simel.out" 2>"$WORK/simel.log" &
 pids+=($!)
 sleep 1
 
 "$KONA" ${KONA_VERBOSITY:--vvv} --chain "$CHAIN" node \
-  --l1-eth-rpc "http://127.0.0.1:$SHIM_PORT" --l1-beacon "$BEACON" \
+  --l1-eth-rpc "$L1" --l1-beacon "$BEACON" \
   --l2-engine-rpc "http://127.0.0.1:$SIMEL_ENGINE_PORT" --l2-engine-jwt-secret "$JWT" \
   --l2-config-file "$ROLLUP" \
   --p2p.no-discovery --p2p.listen.tcp 0 --p2p.listen.udp 0 \

@@ -54,6 +54,8 @@ pub struct AttestGossipSettings {
     pub peers: Vec<String>,
     /// The go-libp2p `swarm.key` file of the private network.
     pub swarm_key: PathBuf,
+    /// The node's identity key file; `attest_p2p_priv.txt` in the data directory when unset.
+    pub priv_path: Option<PathBuf>,
 }
 
 /// Unsafe-block P2P settings (op-node's `--p2p.*`).
@@ -67,8 +69,11 @@ pub struct P2pSettings {
     pub bootnodes: Vec<String>,
     /// discv5 UDP listen address.
     pub discovery_udp: SocketAddr,
-    /// The node's secp256k1 key, hex; a fresh one when absent.
+    /// The node's secp256k1 key, hex; takes precedence over `priv_path`.
     pub priv_key_hex: Option<String>,
+    /// The node's identity key file (op-node's `--p2p.priv.path` format), created on first
+    /// start; `opnode_p2p_priv.txt` in the data directory when unset.
+    pub priv_path: Option<PathBuf>,
     /// The address whose signature unsafe blocks must carry.
     pub unsafe_block_signer: Address,
 }

@@ -192,7 +192,7 @@ impl FollowerNode {
                     fetchers.push(Arc::new(f));
                 }
                 if let Some(g) = &a.gossip {
-                    let node = start_attest_gossip(chain_id, g).await?;
+                    let node = start_attest_gossip(chain_id, g, &config.data_dir).await?;
                     tasks.push(spawn_forwarder(
                         node.as_ref(),
                         tx.clone(),
@@ -326,18 +326,20 @@ impl FollowerNode {
 async fn start_attest_gossip(
     chain_id: opfleet_protocol::ChainId,
     g: &crate::config::AttestGossipSettings,
+    data_dir: &std::path::Path,
 ) -> Result<Arc<AttestGossipNode>, NodeError> {
     let key = SwarmKey::from_file(&g.swarm_key).map_err(|e| NodeError::P2p(e.to_string()))?;
     let listen = g
         .listen
         .parse()
         .map_err(|e| NodeError::P2p(format!("--attest.gossip.listen {}: {e}", g.listen)))?;
-    let mut config = AttestGossipConfig::new(
-        opfleet_p2p::generate_identity(),
-        key,
-        vec![chain_id],
-        listen,
-    );
+    let key_file = g
+        .priv_path
+        .clone()
+        .unwrap_or_else(|| data_dir.join(opfleet_p2p::DEFAULT_ATTEST_GOSSIP_KEY_FILE));
+    let identity = opfleet_p2p::load_or_create_identity(&key_file)
+        .map_err(|e| NodeError::P2p(format!("attestation gossip identity: {e}")))?;
+    let mut config = AttestGossipConfig::new(identity, key, vec![chain_id], listen);
     for s in &g.peers {
         let addr = s
             .parse()
@@ -386,15 +388,23 @@ async fn start_p2p(
     let identity = match &p.priv_key_hex {
         Some(hex) => opfleet_p2p::identity_from_hex(hex)
             .map_err(|e| NodeError::P2p(format!("--p2p.priv.raw: {e}")))?,
-        None => opfleet_p2p::generate_identity(),
+        None => {
+            let key_file = p.priv_path.clone().unwrap_or_else(|| {
+                config
+                    .data_dir
+                    .join(opfleet_p2p::DEFAULT_BLOCK_GOSSIP_KEY_FILE)
+            });
+            opfleet_p2p::load_or_create_identity(&key_file)
+                .map_err(|e| NodeError::P2p(format!("block gossip identity: {e}")))?
+        }
     };
     if !p.bootnodes.is_empty() {
         let enrs = p
             .bootnodes
             .iter()
             .map(|b| {
-                b.parse::<discv5::Enr>()
-                    .map_err(|e| NodeError::P2p(format!("--p2p.bootnodes {b}: {e}")))
+                opfleet_p2p::discovery::parse_bootnode(b)
+                    .map_err(|e| NodeError::P2p(format!("--p2p.bootnodes: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
         pc.discovery = Some(opfleet_p2p::discovery::DiscoveryConfig::new(

@@ -6,14 +6,20 @@
 //!   attest ── the fleet's private attestation gossip (pre-shared-key network)
 //!   discovery  discv5 with op-node's `opstack` ENR entry, for block gossip
 //!   peers ─── score bans and static-peer redials, shared by both
+//!   identity ─ node keys persisted in op-node's `--p2p.priv.path` file format
 //! ```
 
 pub mod attest;
 pub mod blocks;
 pub mod discovery;
+pub mod identity;
 pub mod peers;
 
 pub use blocks::{
     BannedPeer, BlockGossipNode, GossipBlock, NoPayloads, NodeError, P2pConfig, PayloadStore,
     PublishError, RequestError, ServeLimits, StaticPeer, generate_identity, identity_from_hex,
+};
+pub use identity::{
+    DEFAULT_ATTEST_GOSSIP_KEY_FILE, DEFAULT_BLOCK_GOSSIP_KEY_FILE, IdentityFileError,
+    load_or_create_identity, write_identity,
 };

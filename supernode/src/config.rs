@@ -146,7 +146,7 @@ pub struct AttestP2p {
     /// Fleet members to dial, multiaddrs ending in `/p2p/<peer id>`.
     #[serde(default)]
     pub static_peers: Vec<String>,
-    /// This node's libp2p identity key file (a fresh identity each start when absent).
+    /// This node's libp2p identity key file (default `<data dir>/attest_p2p_priv.txt`).
     pub priv_path: Option<PathBuf>,
 }
 

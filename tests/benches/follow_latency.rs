@@ -42,6 +42,7 @@ use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
 use opfleet_attest::{PublicKey, SigningKey};
+use opfleet_engine::EngineClient;
 use opfleet_follower::config::{
     AttestGossipSettings, AttestedSources, FollowerConfig, HeadsSource, trust_policy,
 };
@@ -58,7 +59,6 @@ use opfleet_supernode::node::service::Node;
 use opfleet_supernode::publish::AttestSink;
 use opfleet_supernode::publish::gossip::GossipSink;
 use opfleet_tests::el::{SimEl, SimElConfig, SimElHandle};
-use opfleet_tests::sequencer::engine_client::EngineClient;
 use opfleet_tests::sequencer::{DevnetChainConfig, TxGenConfig};
 use rand::Rng;
 use sequencer_common::{Chain, jwt, manual_l1, spawn_chain};
@@ -363,7 +363,10 @@ async fn follower_el(h: &History) -> Result<SimElHandle, BenchError> {
         jwt(),
     ))
     .await?;
-    let engine = EngineClient::new(el.engine_url(), jwt());
+    let engine = EngineClient::new(
+        &el.engine_url(),
+        opfleet_engine::JwtSecret::from_hex(&jwt().to_hex())?,
+    )?;
     for (_, env) in &h.blocks {
         engine.new_payload(env).await?;
     }
@@ -533,6 +536,7 @@ async fn run_setup(h: &History, setup: Setup) -> Result<Figures, BenchError> {
                 listen: "/ip4/127.0.0.1/tcp/0".into(),
                 peers: gossip_peers,
                 swarm_key: path,
+                priv_path: None,
             })
         }
         None => None,

@@ -46,6 +46,19 @@ async fn blob_span_batches_carry_every_block() {
     build_blocks(&mut w, 10, BlockShape::SMALL).await;
     let batcher = spawn_batcher(&w, batcher_config(&w)).await;
     post_through(&w, &batcher, 10).await;
+    // Once the L1 finalizes the last channel's transaction, the batcher reports block 10 as
+    // finalized (what the devnet hands the sequencer as its safe and finalized heads).
+    let last = w.el.block_by_number(10).unwrap().id();
+    let mut finalized = None;
+    for _ in 0..50 {
+        w.l1.mine();
+        finalized = batcher.status().finalized;
+        if finalized == Some(last) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(finalized, Some(last));
     batcher.stop().await;
 
     let posted = read_posted(&w.l1).await;

@@ -193,6 +193,7 @@ fn verifying_follower_config(
             bootnodes: vec![],
             discovery_udp: "127.0.0.1:0".parse().unwrap(),
             priv_key_hex: None,
+            priv_path: None,
             unsafe_block_signer: signer,
         }),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),

@@ -73,6 +73,13 @@ pub struct RunArgs {
         env = "OPFLEET_ATTEST_GOSSIP_SWARM_KEY"
     )]
     pub attest_gossip_swarm_key: Option<PathBuf>,
+    /// Attestation gossip identity key file (hex secp256k1 secret), created 0600 on first start
+    /// [default: <data-dir>/attest_p2p_priv.txt].
+    #[arg(
+        long = "attest.gossip.priv.path",
+        env = "OPFLEET_ATTEST_GOSSIP_PRIV_PATH"
+    )]
+    pub attest_gossip_priv_path: Option<PathBuf>,
     /// op-node-shaped sync status source to follow instead of attestations.
     #[arg(long = "l2.follow.source", env = "OPFLEET_L2_FOLLOW_SOURCE")]
     pub l2_follow_source: Option<String>,
@@ -99,9 +106,13 @@ pub struct RunArgs {
         default_value_t = 9222
     )]
     pub p2p_listen_udp: u16,
-    /// P2P secp256k1 key, hex (a fresh one when absent).
+    /// P2P secp256k1 key, hex; takes precedence over --p2p.priv.path.
     #[arg(long = "p2p.priv.raw", env = "OPFLEET_P2P_PRIV_RAW")]
     pub p2p_priv_raw: Option<String>,
+    /// P2P identity key file (hex secp256k1 secret), created 0600 on first start
+    /// [default: <data-dir>/opnode_p2p_priv.txt].
+    #[arg(long = "p2p.priv.path", env = "OPFLEET_P2P_PRIV_PATH")]
+    pub p2p_priv_path: Option<PathBuf>,
     /// The sequencer's unsafe block signer address.
     #[arg(
         long = "p2p.unsafe-block-signer",
@@ -188,6 +199,7 @@ impl RunArgs {
                             .attest_gossip_swarm_key
                             .clone()
                             .ok_or(ConfigError::MissingSwarmKey)?,
+                        priv_path: self.attest_gossip_priv_path.clone(),
                     }),
                     None => None,
                 };
@@ -206,6 +218,7 @@ impl RunArgs {
                 bootnodes: self.p2p_bootnodes.clone(),
                 discovery_udp: SocketAddr::from(([0, 0, 0, 0], self.p2p_listen_udp)),
                 priv_key_hex: self.p2p_priv_raw.clone(),
+                priv_path: self.p2p_priv_path.clone(),
                 unsafe_block_signer: self
                     .p2p_unsafe_block_signer
                     .ok_or(ConfigError::MissingUnsafeSigner)?,
@@ -372,5 +385,53 @@ mod tests {
             c.heads,
             HeadsSource::FollowSource { l1: Some(_), .. }
         ));
+    }
+
+    #[test]
+    fn identity_key_paths_reach_the_config() {
+        let k = key(1);
+        let signer = format!("{:#x}", alloy::primitives::Address::repeat_byte(1));
+        let base = [
+            "--trust.keys",
+            k.as_str(),
+            "--trust.threshold",
+            "1",
+            "--attest.gossip.listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--attest.gossip.swarm-key",
+            "/tmp/swarm.key",
+            "--p2p.listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--p2p.unsafe-block-signer",
+            signer.as_str(),
+        ];
+        let c = parse(&base).unwrap();
+        let HeadsSource::Attested(a) = &c.heads else {
+            panic!("not attested")
+        };
+        // Unset: the node puts the key files in its data directory.
+        assert_eq!(a.gossip.as_ref().unwrap().priv_path, None);
+        assert_eq!(c.p2p.as_ref().unwrap().priv_path, None);
+        let mut argv = base.to_vec();
+        argv.extend([
+            "--p2p.priv.path",
+            "/keys/p2p.txt",
+            "--attest.gossip.priv.path",
+            "/keys/attest.txt",
+        ]);
+        let c = parse(&argv).unwrap();
+        let HeadsSource::Attested(a) = &c.heads else {
+            panic!("not attested")
+        };
+        assert_eq!(
+            a.gossip.as_ref().unwrap().priv_path.as_deref(),
+            Some(std::path::Path::new("/keys/attest.txt"))
+        );
+        let p2p = c.p2p.unwrap();
+        assert_eq!(
+            p2p.priv_path.as_deref(),
+            Some(std::path::Path::new("/keys/p2p.txt"))
+        );
+        assert_eq!(p2p.priv_key_hex, None);
     }
 }

@@ -163,6 +163,28 @@ fn enr_key(identity: &Keypair) -> Result<CombinedKey, DiscoveryError> {
         .map_err(|e| DiscoveryError::LocalEnr(format!("{e:?}")))
 }
 
+/// How long a restart waits for the previous service of the same node to release its port.
+const REBIND_WAIT: Duration = Duration::from_secs(5);
+
+/// Binds `addr`. A fixed port still held by this node's previous discv5 service (which shuts
+/// down asynchronously after being dropped) is retried for a few seconds, so a node restarted
+/// on its old port keeps the record others hold.
+async fn bind_udp(addr: SocketAddr, wait: Duration) -> std::io::Result<UdpSocket> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match UdpSocket::bind(addr).await {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && addr.port() != 0
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A running discv5 service and its DHT walk.
 pub struct Discovery {
     discv5: Arc<Discv5>,
@@ -180,13 +202,12 @@ impl Discovery {
         found: mpsc::Sender<DiscoveredPeer>,
     ) -> Result<Self, DiscoveryError> {
         let key = enr_key(identity)?;
-        let socket =
-            UdpSocket::bind(config.listen_udp)
-                .await
-                .map_err(|source| DiscoveryError::Bind {
-                    addr: config.listen_udp,
-                    source,
-                })?;
+        let socket = bind_udp(config.listen_udp, REBIND_WAIT)
+            .await
+            .map_err(|source| DiscoveryError::Bind {
+                addr: config.listen_udp,
+                source,
+            })?;
         let bound = socket.local_addr().map_err(|source| DiscoveryError::Bind {
             addr: config.listen_udp,
             source,
@@ -303,5 +324,33 @@ async fn walk(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_port_released_soon_is_bound_again() {
+        let held = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = held.local_addr().unwrap();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            drop(held);
+        });
+        let again = bind_udp(addr, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(again.local_addr().unwrap(), addr);
+    }
+
+    #[tokio::test]
+    async fn a_port_held_for_good_is_an_error() {
+        let held = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = held.local_addr().unwrap();
+        let err = bind_udp(addr, Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+        drop(held);
     }
 }

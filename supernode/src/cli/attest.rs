@@ -46,7 +46,8 @@ pub fn run(args: &AttestArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         let sink = match &config.p2p_attest {
             Some(p2p) => {
                 let chains = config.chains.iter().map(|c| c.chain_id()).collect();
-                let gossip = gossip::spawn(gossip::gossip_config(p2p, chains)?).await?;
+                let gossip =
+                    gossip::spawn(gossip::gossip_config(p2p, chains, &config.data_dir)?).await?;
                 writeln!(
                     out,
                     "attestation gossip peer id {}",

@@ -128,7 +128,8 @@ pub struct NodeArgs {
         value_name = "MULTIADDRS"
     )]
     pub p2p_attest_static_peers: Vec<String>,
-    /// This node's libp2p identity key file.
+    /// This node's libp2p identity key file (hex secp256k1 secret, op-node's format), created
+    /// 0600 on first start [default: <data-dir>/attest_p2p_priv.txt].
     #[arg(
         long = "p2p.attest.priv-path",
         env = "OPFLEET_P2P_ATTEST_PRIV_PATH",

@@ -1,12 +1,14 @@
 //! The private attestation gossip of `--p2p.attest.*`: an `opfleet_p2p` attestation node that
 //! every signed attestation is published on.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use libp2p::Multiaddr;
 use opfleet_attest::SignedAttestation;
 use opfleet_p2p::attest::{AttestGossipConfig, AttestGossipNode, SwarmKey};
-use opfleet_p2p::{StaticPeer, generate_identity, identity_from_hex};
+use opfleet_p2p::{
+    DEFAULT_ATTEST_GOSSIP_KEY_FILE, IdentityFileError, StaticPeer, load_or_create_identity,
+};
 use opfleet_protocol::ChainId;
 
 use super::sink::{AttestSink, SinkError};
@@ -36,6 +38,9 @@ pub enum GossipSetupError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The identity key file cannot be read, created or used.
+    #[error("--p2p.attest.priv-path: {0}")]
+    Identity(#[from] IdentityFileError),
     /// The libp2p node failed to start.
     #[error("attestation gossip node: {0}")]
     Node(String),
@@ -48,10 +53,13 @@ fn invalid(what: impl Into<String>, reason: impl std::fmt::Display) -> GossipSet
     }
 }
 
-/// The gossip node configuration for `chains` from the `--p2p.attest.*` settings.
+/// The gossip node configuration for `chains` from the `--p2p.attest.*` settings. The identity
+/// persists in `--p2p.attest.priv-path` (default `<data_dir>/attest_p2p_priv.txt`), created on
+/// first start, so the peer id other fleet members dial survives restarts.
 pub fn gossip_config(
     p2p: &AttestP2p,
     chains: Vec<ChainId>,
+    data_dir: &Path,
 ) -> Result<AttestGossipConfig, GossipSetupError> {
     let listen: Multiaddr = p2p
         .listen
@@ -64,18 +72,18 @@ pub fn gossip_config(
         .as_deref()
         .ok_or(GossipSetupError::Missing("--p2p.attest.psk"))?;
     let swarm_key = SwarmKey::from_file(psk).map_err(|e| invalid("--p2p.attest.psk", e))?;
-    let identity = match &p2p.priv_path {
-        None => generate_identity(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| GossipSetupError::Read {
-                what: "--p2p.attest.priv-path",
-                path: path.clone(),
+    let key_file = match &p2p.priv_path {
+        Some(path) => path.clone(),
+        None => {
+            std::fs::create_dir_all(data_dir).map_err(|source| GossipSetupError::Read {
+                what: "--data-dir",
+                path: data_dir.to_owned(),
                 source,
             })?;
-            identity_from_hex(&text)
-                .map_err(|e| invalid(format!("--p2p.attest.priv-path {}", path.display()), e))?
+            data_dir.join(DEFAULT_ATTEST_GOSSIP_KEY_FILE)
         }
     };
+    let identity = load_or_create_identity(&key_file)?;
     let mut config = AttestGossipConfig::new(identity, swarm_key, chains, listen);
     for (i, peer) in p2p.static_peers.iter().enumerate() {
         let what = format!("--p2p.attest.static-peers[{i}]");
@@ -122,15 +130,17 @@ mod tests {
             psk: Some(psk.clone()),
             ..Default::default()
         };
-        let c = gossip_config(&p, vec![ChainId(10)]).unwrap();
+        let c = gossip_config(&p, vec![ChainId(10)], dir.path()).unwrap();
         assert_eq!(c.chains, vec![ChainId(10)]);
         p.static_peers = vec!["/ip4/127.0.0.1/tcp/1".into()];
-        let msg = gossip_config(&p, vec![]).unwrap_err().to_string();
+        let msg = gossip_config(&p, vec![], dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("static-peers[0]"), "{msg}");
         p.static_peers.clear();
         p.listen = Some("not-a-multiaddr".into());
         assert!(
-            gossip_config(&p, vec![])
+            gossip_config(&p, vec![], dir.path())
                 .unwrap_err()
                 .to_string()
                 .contains("--p2p.attest.listen")
@@ -138,11 +148,39 @@ mod tests {
         p.listen = Some("/ip4/127.0.0.1/tcp/0".into());
         p.psk = Some(dir.path().join("missing"));
         assert!(
-            gossip_config(&p, vec![])
+            gossip_config(&p, vec![], dir.path())
                 .unwrap_err()
                 .to_string()
                 .contains("--p2p.attest.psk")
         );
+    }
+
+    #[test]
+    fn identity_persists_in_the_data_dir_and_bad_key_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let psk = dir.path().join("swarm.key");
+        SwarmKey::generate().unwrap().to_file(&psk).unwrap();
+        let data = dir.path().join("data");
+        let mut p = AttestP2p {
+            listen: Some("/ip4/127.0.0.1/tcp/0".into()),
+            psk: Some(psk),
+            ..Default::default()
+        };
+        let first = gossip_config(&p, vec![ChainId(10)], &data).unwrap();
+        assert!(data.join(DEFAULT_ATTEST_GOSSIP_KEY_FILE).is_file());
+        let again = gossip_config(&p, vec![ChainId(10)], &data).unwrap();
+        assert_eq!(
+            first.identity.public().to_peer_id(),
+            again.identity.public().to_peer_id()
+        );
+        let bad = dir.path().join("bad_attest_key.txt");
+        std::fs::write(&bad, "0xnothex").unwrap();
+        p.priv_path = Some(bad);
+        let msg = gossip_config(&p, vec![ChainId(10)], &data)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("--p2p.attest.priv-path"), "{msg}");
+        assert!(msg.contains("bad_attest_key.txt"), "{msg}");
     }
 
     #[tokio::test]
@@ -156,7 +194,7 @@ mod tests {
             psk: Some(psk.clone()),
             ..Default::default()
         };
-        let a = spawn(gossip_config(&p, vec![ChainId(10)]).unwrap())
+        let a = spawn(gossip_config(&p, vec![ChainId(10)], dir.path()).unwrap())
             .await
             .unwrap();
         let a_addr = a.0.listen_addrs().await.unwrap()[0]
@@ -166,7 +204,7 @@ mod tests {
             static_peers: vec![a_addr.to_string()],
             ..p
         };
-        let b = spawn(gossip_config(&peer, vec![ChainId(10)]).unwrap())
+        let b = spawn(gossip_config(&peer, vec![ChainId(10)], &dir.path().join("b")).unwrap())
             .await
             .unwrap();
         let mut rx = a.0.subscribe();

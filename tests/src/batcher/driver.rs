@@ -4,7 +4,12 @@
 //! every poll: load ──▶ pending ──▶ open channel ──close──▶ outbox ──submit──▶ L1
 //!               │ parent hash breaks: drop pending, open and outbox; tip := L2 safe head
 //!               └ outbox front timed out: its blocks and all later ones go back to pending
+//! posted channel ──▶ inflight (last tx, last block) ──last tx in a finalized L1 block──▶
+//!                    status.finalized; the head sink's safe and finalized := that block
 //! ```
+//! The sequencer does not derive, so its execution client would keep genesis as safe and
+//! finalized forever (and could prune nothing). What the batcher got finalized on L1 is what
+//! derivation would make finalized; it also stands in for safe, since no L1 reorg reaches it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -61,7 +66,12 @@ pub(super) struct Driver {
     outbox: VecDeque<Outgoing>,
     nonce: u64,
     last_submit: Option<Instant>,
+    /// Fully posted channels not yet finalized on L1: last transaction, last L2 block.
+    inflight: VecDeque<(alloy::primitives::B256, BlockId)>,
 }
+
+/// Posted channels watched for finalization at most (older ones are forgotten).
+const MAX_INFLIGHT: usize = 1024;
 
 impl Driver {
     /// A driver that starts after `safe`.
@@ -94,6 +104,7 @@ impl Driver {
             outbox: VecDeque::new(),
             nonce,
             last_submit: None,
+            inflight: VecDeque::new(),
         }
     }
 
@@ -123,6 +134,7 @@ impl Driver {
     }
 
     async fn tick(&mut self, control: &watch::Receiver<Control>) -> Result<(), TickError> {
+        self.track_finalized();
         self.load().await?;
         let l1_head = self.l1.head().number;
         if let Err(e) = self.fill_channels(l1_head) {
@@ -174,10 +186,31 @@ impl Driver {
         self.pending.clear();
         self.open = None;
         self.outbox.clear();
+        self.inflight
+            .retain(|(_, block)| block.number <= safe.number);
         let mut status = status_of(&self.status);
         status.l2_reorgs += 1;
         status.loaded = Some(safe);
         Ok(())
+    }
+
+    /// Moves channels whose last transaction is finalized on L1 out of `inflight`, and
+    /// reports the newest one's last block as finalized.
+    fn track_finalized(&mut self) {
+        let mut finalized = None;
+        while let Some((tx, block)) = self.inflight.front().copied() {
+            if !self.l1.is_finalized(&tx) {
+                break;
+            }
+            finalized = Some(block);
+            self.inflight.pop_front();
+        }
+        let Some(block) = finalized else { return };
+        status_of(&self.status).finalized = Some(block);
+        if let Some(sink) = &self.config.head_sink {
+            sink.set_safe(block);
+            sink.set_finalized(block);
+        }
     }
 
     /// Moves pending blocks into channels and closes channels that are full or old enough.
@@ -287,6 +320,7 @@ impl Driver {
                 .get(front.next_frame..end)
                 .unwrap_or_default();
             let built = self.factory.build(self.nonce, frames, self.l1.fees())?;
+            let last_tx;
             {
                 // Held while submitting: `pause` waits for this submission, and none starts
                 // after it.
@@ -295,7 +329,7 @@ impl Driver {
                     return Ok(());
                 }
                 match self.l1.submit(built.tx, built.sidecar) {
-                    Ok(_) | Err(SubmitError::AlreadyKnown(_)) => {}
+                    Ok(hash) | Err(SubmitError::AlreadyKnown(hash)) => last_tx = hash,
                     Err(source) => {
                         return Err(TickError::Submit {
                             nonce: self.nonce,
@@ -321,6 +355,12 @@ impl Driver {
             } else {
                 None
             };
+            if let Some(block) = posted {
+                self.inflight.push_back((last_tx, block));
+                if self.inflight.len() > MAX_INFLIGHT {
+                    self.inflight.pop_front();
+                }
+            }
             let mut status = status_of(&self.status);
             status.txs += 1;
             status.nonce = self.nonce;

@@ -82,6 +82,9 @@ pub struct BatcherConfig {
     pub poll_interval: Duration,
     /// Pause between two transactions.
     pub submit_delay: Duration,
+    /// The sequencer told of what the batcher got finalized on L1, as its safe and finalized
+    /// heads (see `driver`); `None` tells no one.
+    pub head_sink: Option<crate::sequencer::SequencerControls>,
 }
 
 impl BatcherConfig {
@@ -112,6 +115,7 @@ impl BatcherConfig {
             sub_safety_margin: 10,
             poll_interval: Duration::from_millis(100),
             submit_delay: Duration::from_millis(50),
+            head_sink: None,
         }
     }
 
@@ -179,6 +183,8 @@ pub struct BatcherStatus {
     pub loaded: Option<BlockId>,
     /// Last L2 block whose channel has been fully submitted to L1.
     pub posted: Option<BlockId>,
+    /// Last L2 block whose channel's last transaction is in a finalized L1 block.
+    pub finalized: Option<BlockId>,
     /// Channels closed.
     pub channels: u64,
     /// L1 transactions sent.

@@ -82,6 +82,9 @@ pub trait L1Sink: Send + Sync + 'static {
     fn batcher(&self) -> Address;
     /// Transactions of `sender` the chain holds (mined), i.e. its next nonce after a restart.
     fn nonce(&self, sender: Address) -> u64;
+    /// Whether transaction `tx` is in a canonical block at or below the finalized block
+    /// (`false` while it is pending, in a newer block, or unknown).
+    fn is_finalized(&self, tx: &B256) -> bool;
     /// Sends a signed transaction (with the blobs of a type-3 one).
     fn submit(
         &self,
@@ -123,11 +126,13 @@ impl L1Sink for L1Handle {
     }
 
     fn nonce(&self, sender: Address) -> u64 {
+        self.with_chain(|c| c.sent_by(sender))
+    }
+
+    fn is_finalized(&self, tx: &B256) -> bool {
         self.with_chain(|c| {
-            c.range(0, c.head().header.number)
-                .flat_map(|b| b.txs.iter())
-                .filter(|m| m.tx.tx.signer() == sender)
-                .count() as u64
+            c.tx_location(tx)
+                .is_some_and(|at| at.block <= c.finalized().header.number)
         })
     }
 

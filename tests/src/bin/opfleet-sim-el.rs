@@ -6,6 +6,8 @@
 //!  rollup-<id>.json ─▶ chain id, L2 genesis time, gas limit, Isthmus/Jovian times ─▶ ChainSpec
 //!  jwt-<id>.hex ─────▶ Engine API secret
 //!  genesis hash of the spec == rollup.json genesis.l2.hash, or exit 1
+//!  --sync-from URL ──▶ blocks it is told of but lacks are fetched from that execution client
+//!                      (EL sync, `el::sync`), so a consensus client joining late sees VALID
 //! ```
 
 use std::net::{IpAddr, SocketAddr};
@@ -14,7 +16,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use opfleet_protocol::config::RollupConfig;
-use opfleet_tests::el::{ChainSpec, ForkSchedule, GenesisConfig, JwtSecret, SimEl, SimElConfig};
+use opfleet_tests::el::sync::SyncPeer;
+use opfleet_tests::el::{
+    ChainSpec, ForkSchedule, GenesisConfig, JwtSecret, SimEl, SimElConfig, SimElOptions,
+};
 
 /// A simulated OP Stack execution client for one devnet chain.
 #[derive(Debug, Parser)]
@@ -35,6 +40,13 @@ struct Cli {
     /// Open eth JSON-RPC port.
     #[arg(long = "rpc-port")]
     rpc_port: u16,
+    /// JSON-RPC URL of an execution client of the same chain (e.g. the devnet's `el_rpc`) to
+    /// fetch missing blocks from (EL sync).
+    #[arg(long = "sync-from")]
+    sync_from: Option<String>,
+    /// Blocks kept below the head when finalized is closer; 0 keeps every block.
+    #[arg(long = "block-window", default_value_t = opfleet_tests::el::chain::DEFAULT_BLOCK_WINDOW)]
+    block_window: u64,
 }
 
 /// The simulated chain spec a devnet chain's rollup configuration describes.
@@ -84,12 +96,19 @@ async fn run(cli: Cli) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", cli.rollup.display()))?;
     let jwt = JwtSecret::from_hex(&read(&cli.jwt_secret)?)
         .map_err(|e| format!("{}: {e}", cli.jwt_secret.display()))?;
-    let el = SimEl::spawn(SimElConfig {
-        spec: chain_spec(&rollup),
-        jwt_secret: jwt,
-        engine_addr: SocketAddr::new(cli.host, cli.engine_port),
-        rpc_addr: SocketAddr::new(cli.host, cli.rpc_port),
-    })
+    let options = SimElOptions {
+        block_window: (cli.block_window > 0).then_some(cli.block_window),
+        sync_from: cli.sync_from.clone().map(SyncPeer::Rpc),
+    };
+    let el = SimEl::spawn_with(
+        SimElConfig {
+            spec: chain_spec(&rollup),
+            jwt_secret: jwt,
+            engine_addr: SocketAddr::new(cli.host, cli.engine_port),
+            rpc_addr: SocketAddr::new(cli.host, cli.rpc_port),
+        },
+        options,
+    )
     .await
     .map_err(|e| format!("starting the execution client: {e}"))?;
     let genesis = el.genesis();

@@ -213,9 +213,8 @@ pub enum ConfigError {
     },
 }
 
-/// Default blob retention in L1 blocks (20 minutes of 2 s blocks; with two chains about 75 MB
-/// of blobs at most).
-pub const DEFAULT_BLOB_RETENTION: u64 = 600;
+/// Default blob retention in L1 blocks (see `crate::l1::retention`).
+pub const DEFAULT_BLOB_RETENTION: u64 = crate::l1::retention::DEFAULT_BLOB_RETENTION;
 
 /// The simulated L1's chain id.
 pub const L1_CHAIN_ID: ChainId = ChainId(900);

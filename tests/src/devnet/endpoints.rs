@@ -47,6 +47,9 @@ pub struct ChainEndpoints {
     pub chain_id: ChainId,
     /// The sequencer's libp2p multiaddr including `/p2p/<peer id>` (op-node `--p2p.static`).
     pub sequencer_p2p: String,
+    /// The sequencer's discv5 record, `enr:...` (op-node `--p2p.bootnodes`), when it runs discv5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequencer_enr: Option<String>,
     /// The unsafe block signer (op-node `p2p.sequencer.address`).
     pub unsafe_block_signer: Address,
     /// Engine API URL of the execution client (JWT required).
@@ -174,6 +177,9 @@ impl Endpoints {
             out.push(format!("chain {id} el_engine: {}", c.el_engine));
             out.push(format!("chain {id} el_rpc: {}", c.el_rpc));
             out.push(format!("chain {id} sequencer_p2p: {}", c.sequencer_p2p));
+            if let Some(enr) = &c.sequencer_enr {
+                out.push(format!("chain {id} sequencer_enr: {enr}"));
+            }
             out.push(format!(
                 "chain {id} rollup_config: {}",
                 c.rollup_config.display()
@@ -242,6 +248,7 @@ mod tests {
             chains: vec![ChainEndpoints {
                 chain_id: ChainId(901),
                 sequencer_p2p: "/ip4/127.0.0.1/tcp/9222/p2p/16Uiu2HAm".into(),
+                sequencer_enr: Some("enr:-IS4QHCYrYZbAKW".into()),
                 unsafe_block_signer: Address::repeat_byte(1),
                 el_engine: "http://127.0.0.1:8551".into(),
                 el_rpc: "http://127.0.0.1:9545".into(),
@@ -269,6 +276,7 @@ mod tests {
         assert_eq!(Endpoints::read(&path).unwrap(), e);
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(v["chains"][0]["chain_id"], "901");
+        assert_eq!(v["chains"][0]["sequencer_enr"], "enr:-IS4QHCYrYZbAKW");
         assert!(v["chains"][0]["el_engine"].is_string());
         assert_eq!(v["nodes"][0]["kind"], "sequencer");
         std::fs::remove_dir_all(&dir).unwrap();
@@ -297,7 +305,7 @@ mod tests {
             "el_rpc": "http://127.0.0.1:1", "trust_threshold": 2,
         })];
         let lines = e.lines();
-        assert_eq!(lines.len(), 3 + 5 + 2);
+        assert_eq!(lines.len(), 3 + 6 + 2);
         assert!(lines.contains(
             &"supernode supernode-0: http://127.0.0.1:9560 chains 901,902 signer 0xab gossip null"
                 .to_string()
@@ -312,7 +320,18 @@ mod tests {
     fn one_line_per_endpoint() {
         let e = sample(Path::new("/tmp"));
         let lines = e.lines();
-        assert_eq!(lines.len(), 3 + 5);
+        assert_eq!(lines.len(), 3 + 6);
         assert!(lines.iter().any(|l| l.contains("sequencer_p2p")));
+        assert!(lines.contains(&"chain 901 sequencer_enr: enr:-IS4QHCYrYZbAKW".to_string()));
+    }
+
+    #[test]
+    fn a_chain_without_discovery_has_no_enr_field_or_line() {
+        let mut e = sample(Path::new("/tmp"));
+        e.chains[0].sequencer_enr = None;
+        let v = serde_json::to_value(&e).unwrap();
+        assert!(v["chains"][0].get("sequencer_enr").is_none());
+        assert_eq!(serde_json::from_value::<Endpoints>(v).unwrap(), e);
+        assert_eq!(e.lines().len(), 3 + 5);
     }
 }

@@ -5,7 +5,8 @@
 //! ```text
 //!  FollowerSpec ─▶ FleetFollower::start
 //!     own SimEl of the chain ◀─ Engine API (JWT) ── FollowerNode ── RPC http://host:port
-//!     unsafe blocks: block gossip, static peer = the chain's sequencer
+//!     unsafe blocks: block gossip, static peer = the chain's sequencer, or discv5 from
+//!                    the spec's bootnodes (no static peer)
 //!     safe/finalized: supernode URLs (ws push + poll) and/or the fleet's attestation gossip,
 //!                     counted against trust keys + threshold; or --l2.follow.source URL
 //!  kill: FollowerNode::abort (as a crash); data dir and EL kept
@@ -68,6 +69,9 @@ pub struct FollowerSpec {
     /// Without it the execution client only gets the blocks the follower fetches from its
     /// sources' `opfleet_payloadByNumber`.
     pub unsafe_gossip: bool,
+    /// discv5 bootnodes (ENRs, e.g. the chain's `sequencer_enr`) for the block gossip: when any
+    /// are given, the follower finds its peers by discovery and has no static peer.
+    pub p2p_bootnodes: Vec<String>,
 }
 
 impl FollowerSpec {
@@ -84,6 +88,7 @@ impl FollowerSpec {
             follow_source: None,
             verify_output_root: false,
             unsafe_gossip: true,
+            p2p_bootnodes: Vec::new(),
         }
     }
 
@@ -187,6 +192,10 @@ impl FleetFollower {
                 }),
             None => None,
         };
+        let discovery_port = node
+            .p2p()
+            .and_then(|p| p.local_enr())
+            .and_then(|enr| enr.udp4().or(enr.udp6()));
         let gossip = match node.attest_gossip() {
             Some(g) => g
                 .listen_addrs()
@@ -207,6 +216,11 @@ impl FleetFollower {
             c.rpc_addr = node.rpc_addr();
             if let (Some(p), Some((listen, _))) = (c.p2p.as_mut(), &p2p) {
                 p.listen = listen.to_string();
+            }
+            // The same discv5 port after a restart: with the same identity, the record peers
+            // hold stays right.
+            if let (Some(p), Some(port)) = (c.p2p.as_mut(), discovery_port) {
+                p.discovery_udp.set_port(port);
             }
             if let (HeadsSource::Attested(a), Some((listen, _))) = (&mut c.heads, &gossip)
                 && let Some(g) = a.gossip.as_mut()
@@ -244,6 +258,11 @@ impl FleetFollower {
     /// `http://` URL of its RPC (`optimism_syncStatus`, `follower_status`).
     pub fn rpc_url(&self) -> String {
         format!("http://{}", self.rpc_addr())
+    }
+
+    /// Its running block gossip node (peers, discovery table), when it runs one.
+    pub async fn block_gossip(&self) -> Option<Arc<opfleet_p2p::BlockGossipNode>> {
+        self.node.lock().await.as_ref()?.p2p().cloned()
     }
 
     /// Its block gossip multiaddr with `/p2p/<peer id>`.
@@ -348,6 +367,7 @@ fn follower_config(
                     listen: ctx.tcp_multiaddr(0),
                     peers: spec.gossip_peers.clone(),
                     swarm_key: ctx.swarm_key.clone(),
+                    priv_path: None,
                 }),
                 poll_interval: POLL_INTERVAL,
             })
@@ -355,10 +375,15 @@ fn follower_config(
     };
     let p2p = spec.unsafe_gossip.then(|| P2pSettings {
         listen: ctx.tcp_multiaddr(0),
-        static_peers: vec![chain.sequencer_p2p.clone()],
-        bootnodes: Vec::new(),
+        static_peers: if spec.p2p_bootnodes.is_empty() {
+            vec![chain.sequencer_p2p.clone()]
+        } else {
+            Vec::new()
+        },
+        bootnodes: spec.p2p_bootnodes.clone(),
         discovery_udp: ctx.addr(0),
         priv_key_hex: Some(keys::node_p2p(name).to_string()),
+        priv_path: None,
         unsafe_block_signer: chain.unsafe_block_signer,
     });
     Ok(FollowerConfig {
@@ -521,6 +546,20 @@ mod tests {
         );
         assert_eq!(c.engine_url, "http://127.0.0.1:1");
         assert_eq!(c.l2_rpc_url, "http://127.0.0.1:2");
+    }
+
+    #[test]
+    fn bootnodes_replace_the_static_sequencer_peer() {
+        let mut spec = FollowerSpec::attested(CHAIN, vec![key(1)], 1);
+        spec.supernode_urls = vec!["ws://127.0.0.1:9560".into()];
+        spec.p2p_bootnodes = vec!["enr:-boot".into()];
+        let p2p = build(&spec).unwrap().p2p.unwrap();
+        assert!(p2p.static_peers.is_empty());
+        assert_eq!(p2p.bootnodes, spec.p2p_bootnodes);
+        assert_eq!(
+            p2p.discovery_udp.ip(),
+            std::net::IpAddr::from([127, 0, 0, 1])
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //!                 safe head, as op-batcher does)
 //! ```
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -17,6 +18,7 @@ use libp2p::Multiaddr;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
+use opfleet_p2p::discovery::{DiscoveryConfig, Enr};
 use opfleet_p2p::{BlockGossipNode, NodeError, P2pConfig};
 use opfleet_protocol::ChainId;
 use tokio::sync::broadcast;
@@ -62,6 +64,7 @@ pub struct SequencerNode {
     identity: Keypair,
     p2p: Mutex<P2pConfig>,
     multiaddr: Mutex<Multiaddr>,
+    enr: Mutex<Option<Enr>>,
     published: Arc<AtomicU64>,
     state: tokio::sync::Mutex<SequencerState>,
     running: AtomicBool,
@@ -69,13 +72,20 @@ pub struct SequencerNode {
 
 impl SequencerNode {
     /// Starts the sequencer on its timer and its gossip node; `p2p.listen_addr` may have port 0
-    /// (the port picked is kept for restarts).
+    /// (the port picked is kept for restarts). Unless `p2p.discovery` says otherwise, the node
+    /// runs discv5 on the listen IP (a free UDP port, kept for restarts), so its ENR serves as
+    /// the chain's bootnode.
     pub async fn start(
         sequencer: Sequencer,
-        p2p: P2pConfig,
+        mut p2p: P2pConfig,
         identity: Keypair,
     ) -> Result<Arc<Self>, NodeError> {
         let chain_id = sequencer.chain_id();
+        if p2p.discovery.is_none()
+            && let Some(ip) = multiaddr_ip(&p2p.listen_addr)
+        {
+            p2p.discovery = Some(DiscoveryConfig::new(SocketAddr::new(ip, 0), Vec::new()));
+        }
         let node = Self {
             name: format!("sequencer-{chain_id}"),
             chain_id,
@@ -83,6 +93,7 @@ impl SequencerNode {
             controls: sequencer.controls(),
             store: sequencer.store(),
             multiaddr: Mutex::new(p2p.listen_addr.clone()),
+            enr: Mutex::new(None),
             p2p: Mutex::new(p2p),
             identity,
             published: Arc::default(),
@@ -102,6 +113,15 @@ impl SequencerNode {
         if let Some(addr) = gossip.listen_addrs().await?.into_iter().next() {
             lock(&self.p2p).listen_addr = addr.clone();
             *lock(&self.multiaddr) = addr.with(Protocol::P2p(gossip.local_peer_id()));
+        }
+        if let Some(enr) = gossip.local_enr() {
+            // Same UDP port (and identity) after a restart: the ENR handed out stays valid.
+            if let (Some(d), Some(port)) =
+                (&mut lock(&self.p2p).discovery, enr.udp4().or(enr.udp6()))
+            {
+                d.listen_udp.set_port(port);
+            }
+            *lock(&self.enr) = Some(enr);
         }
         let gossip = Arc::new(gossip);
         let publisher = tokio::spawn(publish(
@@ -142,6 +162,11 @@ impl SequencerNode {
     /// The P2P multiaddr, `/ip4/../tcp/../p2p/<peer id>`.
     pub fn multiaddr(&self) -> Multiaddr {
         lock(&self.multiaddr).clone()
+    }
+
+    /// The gossip node's discv5 record (`--p2p.bootnodes` for followers), when discovery runs.
+    pub fn enr(&self) -> Option<Enr> {
+        lock(&self.enr).clone()
     }
 
     /// Gossip messages handed to libp2p so far (including ones no peer was there to take).
@@ -193,6 +218,7 @@ impl FleetNode for SequencerNode {
         serde_json::json!({
             "chain_id": self.chain_id,
             "p2p": self.multiaddr().to_string(),
+            "enr": self.enr().map(|e| e.to_base64()),
             "unsafe_block_signer": self.signer,
         })
     }
@@ -249,6 +275,15 @@ impl FleetNode for SequencerNode {
             }),
         }
     }
+}
+
+/// The IP of a `/ip4|ip6/<ip>/...` multiaddr.
+fn multiaddr_ip(addr: &Multiaddr) -> Option<IpAddr> {
+    addr.iter().find_map(|p| match p {
+        Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
+        Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
+        _ => None,
+    })
 }
 
 /// A chain's batcher as a fleet node.

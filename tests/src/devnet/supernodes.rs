@@ -246,7 +246,8 @@ impl FleetSupernode {
         let gossip = match &config.p2p_attest {
             Some(p2p) => {
                 let chains = config.chains.iter().map(|c| c.chain_id()).collect();
-                let g = gossip::gossip_config(p2p, chains).map_err(|e| e.to_string())?;
+                let g = gossip::gossip_config(p2p, chains, &config.data_dir)
+                    .map_err(|e| e.to_string())?;
                 let sink = gossip::spawn(g).await.map_err(|e| e.to_string())?;
                 let addr = sink
                     .0

@@ -720,6 +720,11 @@ async fn start_chain(
     .map_err(|source| DevnetError::El { chain, source })?;
     let mut anchor = RollupAnchor::new(l1, l1_genesis, &el.genesis());
     anchor.batch_inbox = keys::batch_inbox(chain);
+    let unsafe_signer = PrivateKeySigner::from_bytes(&keys::sequencer(chain))
+        .map_err(|e| DevnetError::Key(e.to_string()))?
+        .address();
+    anchor.system_config =
+        l1.deploy_system_config(chain, &chain_config.system_config(batcher), unsafe_signer);
     let rollup = chain_config.rollup_config(&anchor);
     let rollup_path = endpoints::write_rollup(&config.out_dir, &rollup)?;
     let jwt_path = endpoints::write_jwt(&config.out_dir, chain, &jwt)?;
@@ -770,6 +775,7 @@ async fn start_chain(
     );
     batcher_config.da = config.da;
     batcher_config.compression = config.compression;
+    batcher_config.head_sink = Some(sequencer.controls());
     let sink: Arc<dyn L1Sink> = l1.clone();
     let batcher_node = BatcherNode::start(batcher_config, sink)
         .await
@@ -779,6 +785,7 @@ async fn start_chain(
     let endpoints = ChainEndpoints {
         chain_id: chain,
         sequencer_p2p: sequencer.multiaddr().to_string(),
+        sequencer_enr: sequencer.enr().map(|e| e.to_base64()),
         unsafe_block_signer: signer,
         el_engine: el.engine_url(),
         el_rpc: el.rpc_url(),

@@ -116,6 +116,16 @@ pub struct NewPayload {
     pub execution_requests: Option<Vec<Bytes>>,
 }
 
+/// A block the client was told of but lacks (see [`super::sync`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncTarget {
+    /// The block to reach.
+    pub hash: B256,
+    /// Its parent, when known (a `newPayload` whose parent is unknown): what to fetch if the
+    /// peer does not have the block itself.
+    pub parent: Option<B256>,
+}
+
 /// One simulated execution client's state: spec, blocks, fork choice, built payloads.
 #[derive(Debug)]
 pub struct EngineState {
@@ -123,6 +133,8 @@ pub struct EngineState {
     chain: Chain,
     payloads: HashMap<PayloadId, Arc<SimBlock>>,
     payload_order: VecDeque<PayloadId>,
+    sync_target: Option<SyncTarget>,
+    last_forkchoice: Option<ForkchoiceState>,
 }
 
 fn invalid(latest_valid_hash: Option<B256>, validation_error: String) -> PayloadStatus {
@@ -140,7 +152,26 @@ impl EngineState {
             spec,
             payloads: HashMap::new(),
             payload_order: VecDeque::new(),
+            sync_target: None,
+            last_forkchoice: None,
         })
+    }
+
+    /// Prunes blocks below `min(finalized, head - window)` (see [`super::chain`]); `None`
+    /// keeps every block.
+    pub fn with_block_window(mut self, window: Option<u64>) -> Self {
+        self.chain = self.chain.with_window(window);
+        self
+    }
+
+    /// The newest block this client answered SYNCING for, once (the EL-sync task's work).
+    pub fn take_sync_target(&mut self) -> Option<SyncTarget> {
+        self.sync_target.take()
+    }
+
+    /// The forkchoice state of the last `forkchoiceUpdated` call.
+    pub fn last_forkchoice(&self) -> Option<ForkchoiceState> {
+        self.last_forkchoice
     }
 
     /// The chain spec.
@@ -159,7 +190,12 @@ impl EngineState {
         state: ForkchoiceState,
         attrs: Option<&OpPayloadAttributes>,
     ) -> Result<ForkchoiceUpdated, EngineError> {
+        self.last_forkchoice = Some(state);
         if self.chain.get(&state.head_block_hash).is_none() {
+            self.sync_target = Some(SyncTarget {
+                hash: state.head_block_hash,
+                parent: None,
+            });
             return Ok(ForkchoiceUpdated::from_status(PayloadStatusEnum::Syncing));
         }
         self.chain
@@ -243,6 +279,10 @@ impl EngineState {
             return Ok(PayloadStatus::new(PayloadStatusEnum::Valid, Some(claimed)));
         }
         let Some(parent) = self.chain.get(&block.header.parent_hash) else {
+            self.sync_target = Some(SyncTarget {
+                hash: claimed,
+                parent: Some(block.header.parent_hash),
+            });
             return Ok(PayloadStatus::from_status(PayloadStatusEnum::Syncing));
         };
         let fork = self.spec.forks.fork_at(timestamp);
@@ -367,6 +407,21 @@ pub fn envelope_v3(block: &SimBlock) -> OpExecutionPayloadEnvelopeV3 {
         should_override_builder: false,
         parent_beacon_block_root: block.header().parent_beacon_block_root.unwrap_or_default(),
     }
+}
+
+/// The `engine_newPayloadV3/V4` input that carries `block` (V4 fields from Isthmus on), and the
+/// method version that takes it.
+pub fn new_payload_input(block: &SimBlock) -> (NewPayload, PayloadVersion) {
+    let version = PayloadVersion::for_fork(block.fork);
+    let v4 = version == PayloadVersion::V4;
+    let input = NewPayload {
+        payload: payload_v3(block),
+        withdrawals_root: v4.then_some(block.message_passer_root),
+        versioned_hashes: Vec::new(),
+        parent_beacon_block_root: block.header().parent_beacon_block_root.unwrap_or_default(),
+        execution_requests: v4.then(Vec::new),
+    };
+    (input, version)
 }
 
 /// The `engine_getPayloadV4` envelope of a block.

@@ -8,8 +8,8 @@
 //!
 //! ```text
 //!   consensus client ──JWT──▶ engine listener ─┐
-//!   tools / tests ──────────▶ rpc listener ────┴─▶ EngineState { Chain (all blocks, in memory),
-//!                                                               built payloads }
+//!   tools / tests ──────────▶ rpc listener ────┴─▶ EngineState { Chain (in memory, pruned
+//!                                                               behind a window), built payloads }
 //! ```
 
 pub mod builder;
@@ -24,9 +24,10 @@ pub mod logs;
 pub mod server;
 pub mod spec;
 pub mod state;
+pub mod sync;
 
 pub use builder::{MESSAGE_PASSER, SimBlock};
 pub use jwt::JwtSecret;
 pub use logs::{SIM_LOG_MAGIC, encode_sim_logs};
-pub use server::{SimEl, SimElConfig, SimElHandle, SpawnError};
+pub use server::{SimEl, SimElConfig, SimElHandle, SimElOptions, SpawnError};
 pub use spec::{ChainSpec, Fork, ForkSchedule, GenesisConfig};

@@ -95,14 +95,44 @@ impl SimElConfig {
     }
 }
 
+/// How a simulated execution client runs, beyond its chain and listeners.
+#[derive(Clone, Debug)]
+pub struct SimElOptions {
+    /// Blocks kept below the head when finalized is closer (see [`super::chain`]); `None`
+    /// keeps every block.
+    pub block_window: Option<u64>,
+    /// The peer execution client missing blocks are fetched from (see [`super::sync`]);
+    /// `None`: no EL sync (unknown blocks stay SYNCING).
+    pub sync_from: Option<super::sync::SyncPeer>,
+}
+
+impl Default for SimElOptions {
+    fn default() -> Self {
+        Self {
+            block_window: Some(super::chain::DEFAULT_BLOCK_WINDOW),
+            sync_from: None,
+        }
+    }
+}
+
 /// Starts simulated execution clients.
 #[derive(Debug)]
 pub struct SimEl;
 
 impl SimEl {
-    /// Builds genesis, binds both listeners and starts serving.
+    /// Builds genesis, binds both listeners and starts serving, with the default options.
     pub async fn spawn(config: SimElConfig) -> Result<SimElHandle, SpawnError> {
-        let state: SharedState = Arc::new(Mutex::new(EngineState::new(config.spec)?));
+        Self::spawn_with(config, SimElOptions::default()).await
+    }
+
+    /// [`Self::spawn`] with `options`.
+    pub async fn spawn_with(
+        config: SimElConfig,
+        options: SimElOptions,
+    ) -> Result<SimElHandle, SpawnError> {
+        let state: SharedState = Arc::new(Mutex::new(
+            EngineState::new(config.spec)?.with_block_window(options.block_window),
+        ));
 
         let mut engine_module = eth_module(state.clone())?;
         engine_module.merge(engine_api_module(state.clone())?)?;
@@ -135,6 +165,9 @@ impl SimEl {
 
         let engine_server = engine.start(engine_module);
         let rpc_server = rpc.start(eth_module(state.clone())?);
+        let sync = options
+            .sync_from
+            .map(|peer| super::sync::spawn(state.clone(), peer));
         tracing::info!(%engine_addr, %rpc_addr, "simulated execution client started");
         Ok(SimElHandle {
             engine_addr,
@@ -142,6 +175,7 @@ impl SimEl {
             state,
             engine_server,
             rpc_server,
+            sync,
         })
     }
 }
@@ -154,6 +188,7 @@ pub struct SimElHandle {
     state: SharedState,
     engine_server: ServerHandle,
     rpc_server: ServerHandle,
+    sync: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl SimElHandle {
@@ -211,8 +246,16 @@ impl SimElHandle {
         self.lock().chain().get(&hash)
     }
 
-    /// Stops both listeners and waits until they have stopped.
+    /// This client as an in-process EL-sync peer of another one.
+    pub fn sync_peer(&self) -> super::sync::SyncPeer {
+        super::sync::SyncPeer::InProcess(self.state.clone())
+    }
+
+    /// Stops both listeners (and the sync task) and waits until they have stopped.
     pub async fn stop(self) {
+        if let Some(sync) = &self.sync {
+            sync.abort();
+        }
         // Stopping twice is the only error, and this consumes the handle.
         let _ = self.engine_server.stop();
         let _ = self.rpc_server.stop();
@@ -223,7 +266,7 @@ impl SimElHandle {
 
 /// Locks the state; a panic while holding the lock cannot leave it half-updated (every update is
 /// a single insert or pointer swap), so a poisoned lock is still usable.
-fn lock(state: &SharedState) -> MutexGuard<'_, EngineState> {
+pub(crate) fn lock(state: &SharedState) -> MutexGuard<'_, EngineState> {
     state
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -124,11 +124,20 @@ impl Accounts {
 
     /// The owner's `setBatcherHash(batcher)` call with its `ConfigUpdate` log.
     pub fn set_batcher(&mut self, batcher: Address) -> Result<L1Tx, SignError> {
+        self.set_batcher_of(self.system_config, batcher)
+    }
+
+    /// The owner's `setBatcherHash(batcher)` call on `system_config` with its log.
+    pub fn set_batcher_of(
+        &mut self,
+        system_config: Address,
+        batcher: Address,
+    ) -> Result<L1Tx, SignError> {
         let tx = sign(
             &self.owner,
             self.chain_id,
             self.owner_nonce,
-            self.system_config,
+            system_config,
             U256::ZERO,
             contracts::set_batcher_calldata(batcher),
         )?;
@@ -136,7 +145,7 @@ impl Accounts {
         Ok(L1Tx {
             tx,
             blobs: Vec::new(),
-            logs: vec![contracts::batcher_update_log(self.system_config, batcher)],
+            logs: vec![contracts::batcher_update_log(system_config, batcher)],
         })
     }
 }

@@ -8,6 +8,7 @@
 //! ```
 //! A reorg never reaches the finalized block. Transactions of dropped blocks are re-included
 //! (batches are not lost) but in blocks with new hashes, so deposits get new source hashes.
+//! Old blocks and blobs are pruned behind windows that never reach finalized (`retention`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -22,6 +23,21 @@ use super::block::{self, BlockParams, L1Block, L1Tx, NextBlock};
 use super::config::{L1Config, TagLag};
 use super::contracts;
 use super::kzg::{self, KzgError};
+use super::retention;
+use super::system_config::SystemConfigStorage;
+
+/// The batcher named by the newest `ConfigUpdate` BATCHER log of `system_config` in `blocks`.
+fn last_batcher<'a>(
+    system_config: Address,
+    blocks: impl DoubleEndedIterator<Item = &'a L1Block>,
+) -> Option<Address> {
+    blocks
+        .rev()
+        .flat_map(|b| b.txs.iter().rev())
+        .flat_map(|m| m.receipt.logs().iter().rev())
+        .filter(|log| log.address == system_config)
+        .find_map(contracts::batcher_from_log)
+}
 
 /// Why a transaction was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -150,17 +166,29 @@ pub struct L1Chain {
     block_time: u64,
     tags: TagLag,
     max_deposits: u32,
-    blocks: Vec<L1Block>,
+    /// Genesis, kept when its window has passed.
+    genesis: L1Block,
+    /// Canonical blocks `base..=head`, contiguous.
+    blocks: VecDeque<L1Block>,
+    base: u64,
     by_hash: HashMap<B256, u64>,
     tx_locations: HashMap<B256, TxLocation>,
     queue: VecDeque<L1Tx>,
     queued: HashSet<B256>,
     accounts: Accounts,
     system_config: Address,
-    initial_batcher: Address,
     branch: u64,
     finalized: u64,
     blob_retention: Option<u64>,
+    history_retention: Option<u64>,
+    /// Blobs of blocks below this number are pruned already.
+    blobs_pruned_below: u64,
+    /// The batcher as of the newest pruned block.
+    pruned_batcher: Address,
+    /// Canonical transactions per sender, pruned blocks included (their next nonce).
+    sent: HashMap<Address, u64>,
+    /// Each SystemConfig's storage as of the newest pruned block (at first: as deployed).
+    system_configs: HashMap<Address, SystemConfigStorage>,
 }
 
 impl L1Chain {
@@ -180,7 +208,9 @@ impl L1Chain {
             block_time: config.block_time.max(1),
             tags: config.tags,
             max_deposits: config.deposits.max_per_block,
-            blocks: Vec::new(),
+            genesis: genesis.clone(),
+            blocks: VecDeque::new(),
+            base: 0,
             by_hash: HashMap::new(),
             tx_locations: HashMap::new(),
             queue: VecDeque::new(),
@@ -192,11 +222,30 @@ impl L1Chain {
                 config.deposits.seed,
             ),
             system_config: config.system_config,
-            initial_batcher: config.initial_batcher,
             branch: 0,
             finalized: 0,
             blob_retention: config.blob_retention,
+            history_retention: config.history_retention,
+            blobs_pruned_below: 0,
+            pruned_batcher: config.initial_batcher,
+            sent: HashMap::new(),
+            system_configs: HashMap::new(),
         };
+        let default = opfleet_protocol::config::SystemConfig {
+            batcher_address: config.initial_batcher,
+            overhead: B256::ZERO,
+            scalar: B256::ZERO,
+            gas_limit: 0,
+            eip1559_params: None,
+            operator_fee_params: None,
+            min_base_fee: None,
+            da_footprint_gas_scalar: None,
+        };
+        let owner = chain.accounts.owner();
+        chain.system_configs.insert(
+            config.system_config,
+            SystemConfigStorage::deployed(&default, owner, Address::ZERO),
+        );
         chain.push(genesis);
         chain
     }
@@ -223,8 +272,8 @@ impl L1Chain {
 
     /// The head block.
     pub fn head(&self) -> &L1Block {
-        // The chain always holds genesis, and reorgs never drop it (it is finalized).
-        &self.blocks[self.blocks.len() - 1]
+        // Pruning never reaches finalized and reorgs never drop it, so the deque is never empty.
+        self.blocks.back().unwrap_or(&self.genesis)
     }
 
     /// The safe block.
@@ -242,9 +291,32 @@ impl L1Chain {
 
     /// A canonical block by number.
     pub fn by_number(&self, number: u64) -> Option<&L1Block> {
-        usize::try_from(number)
-            .ok()
-            .and_then(|n| self.blocks.get(n))
+        if number == 0 {
+            return Some(&self.genesis);
+        }
+        number
+            .checked_sub(self.base)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.blocks.get(i))
+    }
+
+    /// The oldest block kept besides genesis (older ones are pruned).
+    pub fn oldest_kept(&self) -> u64 {
+        self.base
+    }
+
+    /// Blocks held in memory, genesis included.
+    pub fn blocks_held(&self) -> usize {
+        self.blocks.len() + usize::from(self.base > 0)
+    }
+
+    /// Blobs held in memory.
+    pub fn blobs_held(&self) -> usize {
+        self.blocks
+            .iter()
+            .flat_map(|b| b.txs.iter())
+            .map(|m| m.tx.blobs.len())
+            .sum()
     }
 
     /// A canonical block by hash (blocks of abandoned branches are gone).
@@ -254,6 +326,9 @@ impl L1Chain {
 
     /// The canonical block of a beacon slot, if the slot has one.
     pub fn by_slot(&self, slot: u64) -> Option<&L1Block> {
+        if slot == self.genesis.beacon.slot {
+            return Some(&self.genesis);
+        }
         // Slots are increasing along the chain; a binary search finds the slot's block.
         self.blocks
             .binary_search_by_key(&slot, |b| b.beacon.slot)
@@ -263,7 +338,11 @@ impl L1Chain {
 
     /// The canonical block with beacon block root `root`.
     pub fn by_beacon_root(&self, root: &B256) -> Option<&L1Block> {
-        self.blocks.iter().rev().find(|b| b.beacon_root == *root)
+        self.blocks
+            .iter()
+            .rev()
+            .chain(std::iter::once(&self.genesis))
+            .find(|b| b.beacon_root == *root)
     }
 
     /// Where a mined transaction is.
@@ -278,22 +357,21 @@ impl L1Chain {
         (from..=to).filter_map(|n| self.by_number(n))
     }
 
+    /// How many canonical transactions `sender` sent (pruned blocks included): its next
+    /// nonce.
+    pub fn sent_by(&self, sender: Address) -> u64 {
+        self.sent.get(&sender).copied().unwrap_or(0)
+    }
+
     /// The SystemConfig owner account.
     pub fn system_config_owner(&self) -> Address {
         self.accounts.owner()
     }
 
     /// The batcher as of the head: the last `ConfigUpdate` BATCHER log of the SystemConfig on
-    /// the canonical chain, or the genesis batcher.
+    /// the canonical chain, or the batcher as of the pruned blocks (at first the genesis one).
     pub fn batcher(&self) -> Address {
-        self.blocks
-            .iter()
-            .rev()
-            .flat_map(|b| b.txs.iter().rev())
-            .flat_map(|m| m.receipt.logs().iter().rev())
-            .filter(|log| log.address == self.system_config)
-            .find_map(contracts::batcher_from_log)
-            .unwrap_or(self.initial_batcher)
+        last_batcher(self.system_config, self.blocks.iter()).unwrap_or(self.pruned_batcher)
     }
 
     /// Queues a signed transaction; blobs of a type-3 transaction come in `sidecar` or inside
@@ -348,10 +426,50 @@ impl L1Chain {
 
     /// Queues the owner's `setBatcherHash(batcher)` call; it takes effect in the next block.
     pub fn set_batcher(&mut self, batcher: Address) -> Result<B256, SignError> {
-        let tx = self.accounts.set_batcher(batcher)?;
+        self.set_batcher_of(self.system_config, batcher)
+    }
+
+    /// Queues the owner's `setBatcherHash(batcher)` call on `system_config`.
+    pub fn set_batcher_of(
+        &mut self,
+        system_config: Address,
+        batcher: Address,
+    ) -> Result<B256, SignError> {
+        let tx = self.accounts.set_batcher_of(system_config, batcher)?;
         let hash = tx.hash();
         self.enqueue_back(tx);
         Ok(hash)
+    }
+
+    /// Deploys a SystemConfig at `address` with `storage` (replacing any there): it answers
+    /// storage reads at every kept block, as if deployed before them.
+    pub fn deploy_system_config(&mut self, address: Address, storage: SystemConfigStorage) {
+        self.system_configs.insert(address, storage);
+    }
+
+    /// The SystemConfigs deployed.
+    pub fn system_config_addresses(&self) -> Vec<Address> {
+        let mut out: Vec<Address> = self.system_configs.keys().copied().collect();
+        out.sort();
+        out
+    }
+
+    /// The storage of the SystemConfig at `address` as of block `number`: its storage at the
+    /// oldest kept block with its later logs applied. `None` for an address that is no
+    /// SystemConfig or a pruned or future block.
+    pub fn system_config_at(&self, address: &Address, number: u64) -> Option<SystemConfigStorage> {
+        let mut storage = self.system_configs.get(address)?.clone();
+        if number > self.head().header.number || number < self.base {
+            return None;
+        }
+        for block in self.blocks.iter().take_while(|b| b.header.number <= number) {
+            for log in block.txs.iter().flat_map(|m| m.receipt.logs()) {
+                if log.address == *address {
+                    storage.apply(log);
+                }
+            }
+        }
+        Some(storage)
     }
 
     /// Mines the next block, `block_time` after the head, with new random deposits queued last.
@@ -378,13 +496,17 @@ impl L1Chain {
                 finalized: self.finalized,
             });
         }
-        let keep = self.blocks.len() - depth as usize;
-        let dropped = self.blocks.split_off(keep);
+        // depth <= head - finalized and finalized >= base, so this stays within the deque.
+        let keep = self.blocks.len().saturating_sub(depth as usize);
+        let dropped = Vec::from(self.blocks.split_off(keep));
         let mut requeue = Vec::new();
         for b in &dropped {
             self.by_hash.remove(&b.hash);
             for m in &b.txs {
                 self.tx_locations.remove(&m.tx.hash());
+                if let Some(n) = self.sent.get_mut(&m.tx.tx.signer()) {
+                    *n = n.saturating_sub(1);
+                }
                 requeue.push(m.tx.clone());
             }
         }
@@ -420,7 +542,7 @@ impl L1Chain {
             branch: self.branch,
         };
         // Field-wise borrows: the parent is read while the queue is drained.
-        let parent = &self.blocks[self.blocks.len() - 1];
+        let parent = self.blocks.back().unwrap_or(&self.genesis);
         let block = block::build(parent, &self.params, next, &mut self.queue);
         for m in &block.txs {
             self.queued.remove(&m.tx.hash());
@@ -434,6 +556,7 @@ impl L1Chain {
         let number = block.header.number;
         self.by_hash.insert(block.hash, number);
         for (index, m) in block.txs.iter().enumerate() {
+            *self.sent.entry(m.tx.tx.signer()).or_default() += 1;
             self.tx_locations.insert(
                 m.tx.hash(),
                 TxLocation {
@@ -442,30 +565,49 @@ impl L1Chain {
                 },
             );
         }
-        self.blocks.push(block);
+        self.blocks.push_back(block);
         let (_, finalized) = self.tags.tags(number);
         self.finalized = self.finalized.max(finalized);
-        self.prune_blobs(number);
+        self.prune(number);
     }
 
-    /// Drops the blobs of the block `blob_retention` below `head`, if it is finalized (a reorg
-    /// never re-includes a finalized block's transactions, so their blobs are never needed
-    /// again).
-    fn prune_blobs(&mut self, head: u64) {
-        let Some(old) = self
-            .blob_retention
-            .and_then(|r| head.checked_sub(r))
-            .filter(|n| *n <= self.finalized)
-        else {
-            return;
-        };
-        if let Some(block) = usize::try_from(old)
-            .ok()
-            .and_then(|n| self.blocks.get_mut(n))
-        {
-            for m in &mut block.txs {
-                m.tx.blobs = Vec::new();
+    /// Applies both windows at `head` (see `retention`): drops the blobs, then the blocks, that
+    /// fell out of them.
+    fn prune(&mut self, head: u64) {
+        let blobs_from = retention::keep_from(self.blob_retention, head, self.finalized);
+        while self.blobs_pruned_below < blobs_from {
+            let n = self.blobs_pruned_below;
+            if let Some(i) = n
+                .checked_sub(self.base)
+                .and_then(|i| usize::try_from(i).ok())
+                && let Some(block) = self.blocks.get_mut(i)
+            {
+                for m in &mut block.txs {
+                    m.tx.blobs = Vec::new();
+                }
             }
+            self.blobs_pruned_below += 1;
+        }
+        let blocks_from = retention::keep_from(self.history_retention, head, self.finalized);
+        while self.base < blocks_from && self.blocks.len() > 1 {
+            let Some(old) = self.blocks.pop_front() else {
+                break;
+            };
+            if let Some(b) = last_batcher(self.system_config, std::iter::once(&old)) {
+                self.pruned_batcher = b;
+            }
+            for log in old.txs.iter().flat_map(|m| m.receipt.logs()) {
+                if let Some(s) = self.system_configs.get_mut(&log.address) {
+                    s.apply(log);
+                }
+            }
+            if old.header.number != 0 {
+                self.by_hash.remove(&old.hash);
+            }
+            for m in &old.txs {
+                self.tx_locations.remove(&m.tx.hash());
+            }
+            self.base += 1;
         }
     }
 

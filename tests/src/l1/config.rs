@@ -86,8 +86,12 @@ pub struct L1Config {
     /// Random deposits.
     pub deposits: DepositConfig,
     /// Blobs of blocks this many blocks below the head (and finalized) are pruned, as beacon
-    /// nodes prune after their retention window; `None` keeps every blob.
+    /// nodes prune after their retention window; `None` keeps every blob (see `retention`).
     pub blob_retention: Option<u64>,
+    /// Blocks (headers, transactions, receipts) this many blocks below the head (and
+    /// finalized) are pruned; genesis is always kept; `None` keeps every block (see
+    /// `retention`).
+    pub history_retention: Option<u64>,
     /// Produce blocks on a timer; when false, only [`super::L1Handle::mine`] produces blocks.
     pub auto_mine: bool,
     /// Listen address of the JSON-RPC server (port 0 picks a free one).
@@ -118,7 +122,8 @@ impl L1Config {
                 max_per_block: 2,
                 seed: 1,
             },
-            blob_retention: None,
+            blob_retention: Some(super::retention::DEFAULT_BLOB_RETENTION),
+            history_retention: Some(super::retention::DEFAULT_HISTORY_RETENTION),
             auto_mine: true,
             rpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             beacon_addr: SocketAddr::from(([127, 0, 0, 1], 0)),

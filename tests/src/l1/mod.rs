@@ -22,7 +22,9 @@ pub mod chain;
 pub mod config;
 pub mod contracts;
 pub mod kzg;
+pub mod retention;
 pub mod rpc;
+pub mod system_config;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -194,6 +196,34 @@ impl L1Handle {
     /// Has the SystemConfig owner change the batcher; returns the L1 transaction hash.
     pub fn set_batcher(&self, batcher: Address) -> Result<B256, SignError> {
         lock(&self.chain).set_batcher(batcher)
+    }
+
+    /// Deploys chain `chain`'s SystemConfig at [`system_config::address_for`] with the
+    /// rollup's genesis system config and the chain's unsafe block signer; returns its address
+    /// (what the chain's rollup.json names as `l1_system_config_address`).
+    pub fn deploy_system_config(
+        &self,
+        chain: ChainId,
+        config: &opfleet_protocol::config::SystemConfig,
+        unsafe_block_signer: Address,
+    ) -> Address {
+        let address = system_config::address_for(chain);
+        let mut c = lock(&self.chain);
+        let owner = c.system_config_owner();
+        c.deploy_system_config(
+            address,
+            system_config::SystemConfigStorage::deployed(config, owner, unsafe_block_signer),
+        );
+        address
+    }
+
+    /// Has the owner change the batcher of the SystemConfig at `system_config`.
+    pub fn set_batcher_of(
+        &self,
+        system_config: Address,
+        batcher: Address,
+    ) -> Result<B256, SignError> {
+        lock(&self.chain).set_batcher_of(system_config, batcher)
     }
 
     /// The batcher as of the head (what derivation accepts batches from).

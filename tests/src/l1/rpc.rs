@@ -6,6 +6,8 @@
 //! eth_getBlockByHash(hash, full)           eth_getBlockReceipts(tag|number|hash)
 //! eth_getTransactionByHash(hash)           eth_getTransactionReceipt(hash)
 //! eth_getLogs(filter)
+//! eth_getStorageAt(address, slot, block)   eth_getProof(address, slots, block)
+//!     storage of the SystemConfigs (see `system_config`); every other account has none
 //! debug_getRawHeader / debug_getRawBlock / debug_getRawReceipts(tag|number|hash)
 //! ```
 //! Unknown blocks and transactions answer `null`, as geth does.
@@ -14,11 +16,12 @@ use alloy::consensus::Transaction as _;
 use alloy::eips::eip2718::Encodable2718;
 use alloy::eips::eip4844::DATA_GAS_PER_BLOB;
 use alloy::eips::{BlockId, BlockNumberOrTag};
-use alloy::primitives::{B256, Bytes, U64};
+use alloy::primitives::{Address, B256, Bytes, U64};
 use alloy::rpc::types::{
     Block, BlockTransactions, Filter, FilterBlockOption, Header as RpcHeader, Log as RpcLog,
     Transaction, TransactionReceipt,
 };
+use alloy::serde::JsonStorageKey;
 use jsonrpsee::server::{RpcModule, Server, ServerHandle};
 use jsonrpsee::types::{ErrorObjectOwned, Params};
 use serde::Serialize;
@@ -126,6 +129,28 @@ pub fn module(chain: SharedChain) -> Result<RpcModule<SharedChain>, RpcServerErr
         let chain = super::lock(c);
         json(locate(&chain, &hash).map(|(b, i)| rpc_tx(b, i)))
     })?;
+    m.register_method("eth_getStorageAt", |p, c, _| {
+        let mut seq = p.sequence();
+        let address: Address = seq.next().map_err(invalid)?;
+        let slot: JsonStorageKey = seq.next().map_err(invalid)?;
+        let id: Option<BlockId> = seq.optional_next().map_err(invalid)?;
+        let chain = super::lock(c);
+        let number = state_block(&chain, id)?;
+        let value = chain
+            .system_config_at(&address, number)
+            .map_or(B256::ZERO, |s| s.get(&slot.as_b256()));
+        json(value)
+    })?;
+    m.register_method("eth_getProof", |p, c, _| {
+        let mut seq = p.sequence();
+        let address: Address = seq.next().map_err(invalid)?;
+        let keys: Vec<JsonStorageKey> = seq.next().map_err(invalid)?;
+        let id: Option<BlockId> = seq.optional_next().map_err(invalid)?;
+        let chain = super::lock(c);
+        let number = state_block(&chain, id)?;
+        let storage = chain.system_config_at(&address, number).unwrap_or_default();
+        json(storage.account_proof(address, &keys))
+    })?;
     m.register_method("eth_getLogs", |p, c, _| {
         let filter: Filter = p.one().map_err(invalid)?;
         let chain = super::lock(c);
@@ -172,6 +197,15 @@ fn by_id(chain: &L1Chain, id: BlockId) -> Option<&L1Block> {
         BlockId::Hash(h) => chain.by_hash(&h.block_hash),
         BlockId::Number(tag) => by_tag(chain, tag),
     }
+}
+
+/// The block whose state a storage read names (latest by default); a pruned or unknown block
+/// fails as on a node that no longer has that state.
+fn state_block(chain: &L1Chain, id: Option<BlockId>) -> Result<u64, ErrorObjectOwned> {
+    let id = id.unwrap_or(BlockId::Number(BlockNumberOrTag::Latest));
+    by_id(chain, id)
+        .map(|b| b.header.number)
+        .ok_or_else(|| server_error(format!("header not found: {id}")))
 }
 
 fn tag_number(chain: &L1Chain, tag: Option<BlockNumberOrTag>) -> u64 {

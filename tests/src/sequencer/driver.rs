@@ -10,7 +10,7 @@
 //!           new epoch? deposits + system config updates of the origin      (l1_client.rs)
 //!           user txs = txgen (none past the drift)                         (txgen.rs)
 //!           attrs    = L1-info, deposits, user txs                         (attributes.rs)
-//!           FCU(parent, attrs) ─▶ getPayload ─▶ newPayload ─▶ FCU(new head)  (engine_client.rs)
+//!           FCU(parent, attrs) ─▶ getPayload ─▶ newPayload ─▶ FCU(new head)  (opfleet-engine)
 //!           sign + encode gossip ─▶ broadcast SequencedBlock, store payload
 //!           initiating logs of the new block ─▶ interop feed
 //!  run():   step() whenever the wall clock reaches the next block's timestamp
@@ -33,7 +33,6 @@ use alloy::eips::BlockId as RpcBlockId;
 use alloy::primitives::{Address, B256, Log};
 use alloy::rpc::types::engine::{ForkchoiceState, PayloadStatusEnum};
 use alloy::signers::local::PrivateKeySigner;
-use jsonrpsee::rpc_params;
 use op_alloy_consensus::TxDeposit;
 use op_alloy_rpc_types_engine::{OpExecutionPayloadEnvelope, OpNetworkPayloadEnvelope};
 use opfleet_protocol::config::{RollupConfig, SystemConfig};
@@ -48,7 +47,6 @@ use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 
 use super::attributes::{AttributesError, BlockRecipe};
-use super::engine_client::{EngineClient, EngineClientError, GetPayloadVersion};
 use super::feed::{InitiatingLog, InteropFeed};
 use super::l1_client::{L1Client, L1ClientError, L1Origin};
 use super::l2_chain::{ChainBlock, L2ChainError, hash_at, nonce_at, read_block};
@@ -56,6 +54,7 @@ use super::origin::{OriginError, select_origin};
 use super::txgen::{Checkpoint, INITIATOR_ADDRESS, TxGen, TxGenConfig, TxGenError};
 use crate::el::JwtSecret;
 use crate::l1::contracts::batcher_from_log;
+use opfleet_engine::{EngineClient, EngineError, PayloadVersion};
 
 /// Blocks kept on the broadcast for slow subscribers.
 const BROADCAST_CAPACITY: usize = 256;
@@ -71,7 +70,10 @@ pub enum SequencerError {
     L1(#[from] L1ClientError),
     /// An Engine API call failed.
     #[error(transparent)]
-    Engine(#[from] EngineClientError),
+    Engine(#[from] EngineError),
+    /// The Engine API JWT secret could not be handed to the client.
+    #[error("Engine API JWT secret: {0}")]
+    Jwt(String),
     /// No origin could be chosen.
     #[error(transparent)]
     Origin(#[from] OriginError),
@@ -207,14 +209,37 @@ pub struct SequencedBlock {
     pub equivocation: Option<Equivocation>,
 }
 
-/// Canonical payloads by number, for `payload_by_number` requests.
-#[derive(Clone, Debug, Default)]
-pub struct PayloadStore(Arc<Mutex<BTreeMap<u64, OpExecutionPayloadEnvelope>>>);
+/// Payloads [`PayloadStore`] keeps by default: 30 minutes of 2 s blocks. `payload_by_number`
+/// serves peers filling a gap in their unsafe chain (op-node asks for the blocks between its
+/// unsafe head and a newer gossiped one), so only recent payloads are ever asked for; a node
+/// further behind syncs from its execution client's peers, or follows the safe head.
+pub const DEFAULT_PAYLOAD_WINDOW: usize = 900;
+
+/// Canonical payloads by number, for `payload_by_number` requests: the newest `window` ones.
+#[derive(Clone, Debug)]
+pub struct PayloadStore {
+    payloads: Arc<Mutex<BTreeMap<u64, OpExecutionPayloadEnvelope>>>,
+    window: usize,
+}
+
+impl Default for PayloadStore {
+    fn default() -> Self {
+        Self::with_window(DEFAULT_PAYLOAD_WINDOW)
+    }
+}
 
 impl PayloadStore {
+    /// An empty store that keeps the newest `window` payloads (at least one).
+    pub fn with_window(window: usize) -> Self {
+        Self {
+            payloads: Arc::default(),
+            window: window.max(1),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, BTreeMap<u64, OpExecutionPayloadEnvelope>> {
-        // Single inserts only: a poisoned lock still holds a consistent map.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        // Every update completes before unlocking: a poisoned lock still holds a consistent map.
+        self.payloads.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The canonical payload at `number`.
@@ -222,8 +247,23 @@ impl PayloadStore {
         self.lock().get(&number).cloned()
     }
 
-    fn insert(&self, number: u64, envelope: OpExecutionPayloadEnvelope) {
-        self.lock().insert(number, envelope);
+    /// Payloads held.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no payload is held.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Stores the canonical payload at `number`, dropping the oldest past the window.
+    pub fn insert(&self, number: u64, envelope: OpExecutionPayloadEnvelope) {
+        let mut map = self.lock();
+        map.insert(number, envelope);
+        while map.len() > self.window {
+            map.pop_first();
+        }
     }
 
     /// Drops the payloads above `number` (they were rewound away).
@@ -335,7 +375,9 @@ impl Sequencer {
     pub async fn new(config: SequencerConfig) -> Result<Self, SequencerError> {
         let rollup = config.rollup;
         let l1 = L1Client::new(&config.l1_rpc_url)?;
-        let engine = EngineClient::new(config.engine_url, config.jwt_secret);
+        let secret = opfleet_engine::JwtSecret::from_hex(&config.jwt_secret.to_hex())
+            .map_err(|e| SequencerError::Jwt(e.to_string()))?;
+        let engine = EngineClient::new(&config.engine_url, secret)?;
         let g = rollup.genesis;
         let at_genesis = hash_at(&engine, g.l2.number).await?;
         if at_genesis != Some(g.l2.hash) {
@@ -431,6 +473,13 @@ impl Sequencer {
     /// New blocks, as they are built.
     pub fn subscribe(&self) -> broadcast::Receiver<SequencedBlock> {
         self.blocks.subscribe()
+    }
+
+    /// Keeps the newest `window` payloads for `payload_by_number` instead of
+    /// [`DEFAULT_PAYLOAD_WINDOW`] (call before sharing [`Self::store`]).
+    pub fn with_payload_window(mut self, window: usize) -> Self {
+        self.store = PayloadStore::with_window(window);
+        self
     }
 
     /// The payload store (shared: it keeps filling while the sequencer runs).
@@ -605,7 +654,7 @@ impl Sequencer {
         let ts = attrs.payload_attributes.timestamp;
         let updated = self
             .engine
-            .forkchoice_updated(self.forkchoice(self.head.hash), Some(attrs))
+            .forkchoice_updated(self.forkchoice(self.head.hash), Some(attrs.clone()))
             .await?;
         if !updated.payload_status.status.is_valid() {
             return Err(SequencerError::EngineStatus {
@@ -614,11 +663,7 @@ impl Sequencer {
             });
         }
         let id = updated.payload_id.ok_or(SequencerError::NoPayloadId(ts))?;
-        let version = if self.rollup.is_isthmus_active(ts) {
-            GetPayloadVersion::V4
-        } else {
-            GetPayloadVersion::V3
-        };
+        let version = PayloadVersion::at(&self.rollup, ts);
         let envelope = self.engine.get_payload(id, version).await?;
         let parent = envelope.execution_payload.parent_hash();
         if parent != self.head.hash {
@@ -841,8 +886,10 @@ impl Sequencer {
     ) -> Result<Vec<InitiatingLog>, SequencerError> {
         let receipts: Option<Vec<L2Receipt>> = self
             .engine
-            .call("eth_getBlockReceipts", rpc_params![block.hash])
-            .await?;
+            .transport()
+            .call("eth_getBlockReceipts", (block.hash,))
+            .await
+            .map_err(EngineError::from)?;
         let logs = receipts
             .unwrap_or_default()
             .into_iter()

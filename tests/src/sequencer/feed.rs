@@ -3,11 +3,16 @@
 //!
 //! ```text
 //!  sequencer A ── after each block: push(A's initiating logs) ─┐
-//!                                                              ├─▶ Vec<InitiatingLog> (append only)
-//!  sequencer B ── push(B's) ───────────────────────────────────┘      │
+//!                                                              ├─▶ [first, first + len) (append,
+//!  sequencer B ── push(B's) ───────────────────────────────────┘   oldest dropped past FEED_WINDOW)
 //!  txgen of A reads entries of other chains from its cursor on ◀──────┘
 //! ```
+//! Entries keep their absolute index, so cursors stay valid when old entries go. Only the
+//! newest [`FEED_WINDOW`] are kept: a generator executes logs within a block or two of their
+//! creation, so an entry that old has been read by every chain (one that lags further just
+//! skips to the oldest kept entry).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use alloy::primitives::Log;
@@ -42,9 +47,19 @@ impl InitiatingLog {
     }
 }
 
-/// The shared, append-only registry of initiating logs.
+/// Entries kept (see the module documentation).
+pub const FEED_WINDOW: usize = 4096;
+
+#[derive(Debug, Default)]
+struct Entries {
+    /// Absolute index of `kept[0]`.
+    first: usize,
+    kept: VecDeque<InitiatingLog>,
+}
+
+/// The shared registry of initiating logs, appended to and trimmed to [`FEED_WINDOW`].
 #[derive(Clone, Debug, Default)]
-pub struct InteropFeed(Arc<Mutex<Vec<InitiatingLog>>>);
+pub struct InteropFeed(Arc<Mutex<Entries>>);
 
 impl InteropFeed {
     /// An empty feed.
@@ -52,38 +67,51 @@ impl InteropFeed {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<InitiatingLog>> {
-        // Every update is one extend: a poisoned lock still holds a consistent list.
+    fn lock(&self) -> MutexGuard<'_, Entries> {
+        // Every update completes before unlocking: a poisoned lock still holds consistent entries.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Appends the initiating logs of a new canonical block.
     pub fn push(&self, logs: impl IntoIterator<Item = InitiatingLog>) {
-        self.lock().extend(logs);
+        let mut e = self.lock();
+        e.kept.extend(logs);
+        while e.kept.len() > FEED_WINDOW {
+            e.kept.pop_front();
+            e.first += 1;
+        }
     }
 
-    /// Number of entries so far.
+    /// Number of entries ever pushed (the index the next one gets).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        let e = self.lock();
+        e.first + e.kept.len()
     }
 
-    /// Whether the feed is empty.
+    /// Whether nothing was ever pushed.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.len() == 0
     }
 
-    /// Entries from index `from` on, with their indices.
+    /// Entries held.
+    pub fn held(&self) -> usize {
+        self.lock().kept.len()
+    }
+
+    /// Kept entries from index `from` on, with their indices.
     pub fn since(&self, from: usize) -> Vec<(usize, InitiatingLog)> {
-        self.lock()
+        let e = self.lock();
+        let skip = from.saturating_sub(e.first);
+        e.kept
             .iter()
             .enumerate()
-            .skip(from)
-            .map(|(i, l)| (i, l.clone()))
+            .skip(skip)
+            .map(|(i, l)| (e.first + i, l.clone()))
             .collect()
     }
 
-    /// Every entry.
+    /// Every kept entry.
     pub fn all(&self) -> Vec<InitiatingLog> {
-        self.lock().clone()
+        self.lock().kept.iter().cloned().collect()
     }
 }

@@ -13,7 +13,6 @@
 
 use alloy::eips::{BlockId, BlockNumberOrTag};
 use alloy::primitives::{Address, B256};
-use jsonrpsee::rpc_params;
 use op_alloy_consensus::OpTxEnvelope;
 use opfleet_protocol::L2BlockRef;
 use opfleet_protocol::config::{RollupConfig, SystemConfig};
@@ -21,8 +20,8 @@ use opfleet_protocol::l1_info::{
     DEFAULT_DA_FOOTPRINT_GAS_SCALAR, L1BlockInfo, L1InfoError, L1InfoForkFields,
 };
 
-use super::engine_client::{EngineClient, EngineClientError};
 use super::rollup::ecotone_scalar;
+use opfleet_engine::{EngineClient, RpcError};
 
 /// Why a block of the chain could not be read back.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +32,7 @@ pub enum L2ChainError {
         /// The block asked for.
         block: String,
         /// The client's error.
-        source: EngineClientError,
+        source: RpcError,
     },
     /// A block above genesis without an L1-info deposit first.
     #[error("L2 block {number} ({hash}): first transaction is not the L1-info deposit")]
@@ -75,12 +74,14 @@ pub async fn read_block(
     let result: Result<Option<RpcBlock>, _> = match id {
         BlockId::Hash(h) => {
             engine
-                .call("eth_getBlockByHash", rpc_params![h.block_hash, true])
+                .transport()
+                .call("eth_getBlockByHash", (h.block_hash, true))
                 .await
         }
         BlockId::Number(tag) => {
             engine
-                .call("eth_getBlockByNumber", rpc_params![tag, true])
+                .transport()
+                .call("eth_getBlockByNumber", (tag, true))
                 .await
         }
     };
@@ -99,7 +100,8 @@ pub async fn hash_at(engine: &EngineClient, number: u64) -> Result<Option<B256>,
     }
     let tag = BlockNumberOrTag::Number(number);
     let block: Option<Hash> = engine
-        .call("eth_getBlockByNumber", rpc_params![tag, false])
+        .transport()
+        .call("eth_getBlockByNumber", (tag, false))
         .await
         .map_err(|source| L2ChainError::Call {
             block: tag.to_string(),
@@ -115,7 +117,8 @@ pub async fn nonce_at(
     hash: B256,
 ) -> Result<u64, L2ChainError> {
     let count: alloy::primitives::U64 = engine
-        .call("eth_getTransactionCount", rpc_params![address, hash])
+        .transport()
+        .call("eth_getTransactionCount", (address, hash))
         .await
         .map_err(|source| L2ChainError::Call {
             block: hash.to_string(),

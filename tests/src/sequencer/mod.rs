@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!   L1 JSON-RPC ─▶ l1_client ─▶ origin (selection) ─┐
-//!   txgen (transfers, interop) ◀─ feed (shared) ────┼─▶ attributes ─▶ engine_client ─▶ EL
+//!   txgen (transfers, interop) ◀─ feed (shared) ────┼─▶ attributes ─▶ opfleet-engine ─▶ EL
 //!                                                   │                    (JWT, V3/V4)
 //!   driver::Sequencer::step / run ──────────────────┘
 //!        └─▶ broadcast<SequencedBlock> (signed gossip) + PayloadStore (payload_by_number)
@@ -14,7 +14,6 @@
 
 pub mod attributes;
 pub mod driver;
-pub mod engine_client;
 pub mod feed;
 pub mod l1_client;
 pub mod l2_chain;
@@ -23,8 +22,8 @@ pub mod rollup;
 pub mod txgen;
 
 pub use driver::{
-    Equivocation, PayloadStore, SequencedBlock, Sequencer, SequencerConfig, SequencerControls,
-    SequencerError, SequencerHandle,
+    DEFAULT_PAYLOAD_WINDOW, Equivocation, PayloadStore, SequencedBlock, Sequencer, SequencerConfig,
+    SequencerControls, SequencerError, SequencerHandle,
 };
 pub use feed::{InitiatingLog, InteropFeed};
 pub use rollup::{DevnetChainConfig, DevnetFork, RollupAnchor};

@@ -18,6 +18,7 @@ use jsonrpsee::RpcModule;
 use jsonrpsee::server::{Server, ServerHandle};
 use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
 use opfleet_attest::{Attestation, AttestationKind, PublicKey, SignedAttestation, SigningKey};
+use opfleet_engine::EngineClient;
 use opfleet_follower::engine::{BlockAt, ElError, ExecutionLayer, Forkchoice, OwnOutput};
 use opfleet_protocol::config::RollupConfig;
 use opfleet_protocol::output_root::OutputV0;
@@ -25,7 +26,6 @@ use opfleet_protocol::p2p::payload_version;
 use opfleet_protocol::p2p::req_resp::encode_payload_body;
 use opfleet_protocol::{BlockId, ChainId, L2BlockRef};
 use opfleet_tests::el::{JwtSecret, SimBlock, SimElHandle};
-use opfleet_tests::sequencer::engine_client::EngineClient;
 use serde_json::value::to_raw_value;
 use tokio::sync::broadcast;
 
@@ -40,7 +40,11 @@ pub struct SimElLayer {
 impl SimElLayer {
     pub fn new(el: Arc<SimElHandle>, jwt: JwtSecret, rollup: &RollupConfig) -> Arc<Self> {
         Arc::new(Self {
-            engine: EngineClient::new(el.engine_url(), jwt),
+            engine: EngineClient::new(
+                &el.engine_url(),
+                opfleet_engine::JwtSecret::from_hex(&jwt.to_hex()).expect("a valid JWT secret"),
+            )
+            .expect("an Engine API client"),
             l2: opfleet_engine::L2Client::new(&el.rpc_url(), rollup).unwrap(),
             el,
             genesis_l1: rollup.genesis.l1,

@@ -1,0 +1,208 @@
+//! Followers that find their block-gossip peers by discv5 alone: given only the chain's bootnode
+//! ENR (the sequencer's, from the endpoints file) and no static peer, a follower finds and
+//! connects to the sequencer and to another follower, and follows the unsafe head over gossip.
+//! A node whose ENR names another chain is learnt but never dialled. A restarted follower keeps
+//! the attestation-gossip identity stored in its data directory.
+//!
+//! ```text
+//!   sequencer (discv5 bootnode) ◀── ENR ── follower-0, follower-1, wrong-chain node
+//!   follower-0 ── walk ──▶ follower-1's record ──▶ dial ;  wrong-chain record ──▶ dropped
+//! ```
+
+mod devnet_support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use devnet_support::*;
+use libp2p::PeerId;
+use libp2p::multiaddr::{Multiaddr, Protocol};
+use opfleet_attest::{PublicKey, SigningKey};
+use opfleet_p2p::discovery::{DiscoveryConfig, enr_matches_chain, parse_bootnode};
+use opfleet_p2p::{BlockGossipNode, NoPayloads, P2pConfig, generate_identity};
+use opfleet_protocol::ChainId;
+use opfleet_tests::devnet::{FleetNode, FollowerSpec};
+
+/// Per condition; the whole test stays well under a minute when the machine is not starved.
+const WAIT: Duration = Duration::from_secs(45);
+
+fn peer_of(addr: &Multiaddr) -> PeerId {
+    match addr.iter().last() {
+        Some(Protocol::P2p(id)) => id,
+        _ => panic!("{addr} has no /p2p/ component"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_find_peers_from_the_bootnode_enr_and_follow_unsafe() {
+    let started = Instant::now();
+    let net = start(config("discovery", 1)).await;
+    let world = net.devnet.world().clone();
+    let chain = &net.endpoints.chains[0];
+    let chain_id = chain.chain_id;
+
+    // The endpoints file names the chain's bootnode: the sequencer's signed record.
+    let enr_text = chain
+        .sequencer_enr
+        .clone()
+        .expect("the sequencer runs discv5");
+    let enr = parse_bootnode(&enr_text).unwrap();
+    assert!(enr_matches_chain(&enr, chain_id), "{enr_text}");
+    let sequencer = peer_of(&chain.sequencer_p2p.parse().unwrap());
+
+    // A node of another chain registers with the same bootnode.
+    let other_chain = ChainId(chain_id.0 + 1000);
+    let mut other_config = P2pConfig::new(
+        other_chain,
+        "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        chain.unsafe_block_signer,
+    );
+    let mut discovery = DiscoveryConfig::new("127.0.0.1:0".parse().unwrap(), vec![enr.clone()]);
+    discovery.interval = Duration::from_millis(500);
+    other_config.discovery = Some(discovery);
+    let other = BlockGossipNode::start(other_config, generate_identity(), Arc::new(NoPayloads))
+        .await
+        .unwrap();
+    let other_node_id = other.local_enr().unwrap().node_id();
+
+    // Two followers with the bootnode and no static peer (safe heads would come from the
+    // attestation gossip; here only the unsafe head matters).
+    let trust = PublicKey::of(&SigningKey::from_bytes(&[42; 32]));
+    let mut spec = FollowerSpec::attested(chain_id, vec![trust], 1);
+    spec.attest_gossip = true;
+    spec.p2p_bootnodes = vec![enr_text.clone()];
+    let a = world.add_follower(spec.clone()).await.unwrap();
+    let b = world.add_follower(spec).await.unwrap();
+    assert!(world.followers().len() >= 2);
+    let a_gossip = a.block_gossip().await.unwrap();
+    let b_peer = peer_of(&b.p2p_addr().unwrap());
+    let b_udp = b.block_gossip().await.unwrap().local_enr().unwrap().udp4();
+    assert!(b_udp.is_some());
+    eprintln!("followers up after {:?}", started.elapsed());
+
+    eventually("follower-0 connected to the sequencer", WAIT, || async {
+        a_gossip
+            .peers()
+            .await
+            .unwrap()
+            .contains(&sequencer)
+            .then_some(())
+    })
+    .await;
+    eprintln!("connected to the sequencer after {:?}", started.elapsed());
+    eventually(
+        "follower-0 found and connected to follower-1",
+        WAIT,
+        || async {
+            let found = a_gossip.discovered_peers().await.unwrap().contains(&b_peer);
+            let connected = a_gossip.peers().await.unwrap().contains(&b_peer);
+            (found && connected).then_some(())
+        },
+    )
+    .await;
+    eprintln!("connected to follower-1 after {:?}", started.elapsed());
+
+    // Unsafe head over gossip: follower-0's execution client reaches the sequencer's head.
+    let target = world.chain(chain_id).unwrap().head().unwrap();
+    eventually(
+        "follower-0 has the sequencer's unsafe head",
+        WAIT,
+        || async {
+            let ours = a.el().block_by_number(target.number).map(|b| b.id());
+            (ours == Some(target)).then_some(())
+        },
+    )
+    .await;
+    assert!(
+        a.el().safe().number() < target.number,
+        "unsafe, not safe, blocks"
+    );
+    eprintln!(
+        "unsafe head #{} after {:?}",
+        target.number,
+        started.elapsed()
+    );
+
+    // The other chain's record reaches follower-0's table, yet it is never dialled. It was
+    // learnt through the walks that also found follower-1, so those walks have seen it.
+    eventually(
+        "follower-0 learnt the other chain's record",
+        WAIT,
+        || async {
+            a_gossip
+                .discovery_table()
+                .iter()
+                .any(|e| e.node_id() == other_node_id)
+                .then_some(())
+        },
+    )
+    .await;
+    let other_peer = other.local_peer_id();
+    assert!(
+        !a_gossip
+            .discovered_peers()
+            .await
+            .unwrap()
+            .contains(&other_peer)
+    );
+    assert!(!a_gossip.peers().await.unwrap().contains(&other_peer));
+    assert!(
+        !other
+            .peers()
+            .await
+            .unwrap()
+            .contains(&a_gossip.local_peer_id())
+    );
+
+    // A restarted follower keeps its attestation-gossip identity (stored in its data dir).
+    drop(a_gossip);
+    let gossip_id = peer_of(&b.gossip_addr().unwrap());
+    assert!(b.data_dir().join("attest_p2p_priv.txt").is_file());
+    b.kill().await.unwrap();
+    b.restart().await.unwrap();
+    assert_eq!(peer_of(&b.gossip_addr().unwrap()), gossip_id);
+    assert_eq!(peer_of(&b.p2p_addr().unwrap()), b_peer);
+    let b_gossip = b.block_gossip().await.unwrap();
+    assert_eq!(b_gossip.local_enr().unwrap().udp4(), b_udp);
+    eventually(
+        "the restarted follower-1 rejoins by discovery",
+        WAIT,
+        || async {
+            b_gossip
+                .peers()
+                .await
+                .unwrap()
+                .contains(&sequencer)
+                .then_some(())
+        },
+    )
+    .await;
+
+    // A restarted sequencer hands out the same record (identity and UDP port kept), so the
+    // bootnode ENR in the endpoints file stays valid.
+    let seq_node = world.chain(chain_id).unwrap().sequencer().clone();
+    seq_node.kill().await.unwrap();
+    seq_node.restart().await.unwrap();
+    let again = seq_node.enr().unwrap();
+    assert_eq!(again.node_id(), enr.node_id());
+    assert_eq!(again.udp4_socket(), enr.udp4_socket());
+    assert_eq!(again.tcp4(), enr.tcp4());
+    let a_gossip = a.block_gossip().await.unwrap();
+    eventually(
+        "follower-0 reconnects to the restarted sequencer",
+        WAIT,
+        || async {
+            a_gossip
+                .peers()
+                .await
+                .unwrap()
+                .contains(&sequencer)
+                .then_some(())
+        },
+    )
+    .await;
+    eprintln!("done after {:?}", started.elapsed());
+
+    other.stop().await;
+    net.stop().await;
+}

@@ -158,6 +158,7 @@ impl History {
             status,
             safe_derived_from: derived.id(),
             finalized_derived_from: BlockId::default(),
+            last_rewind: None,
         })
     }
 }

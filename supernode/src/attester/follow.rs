@@ -49,6 +49,7 @@ pub fn heads_from_status(
         status,
         safe_derived_from,
         finalized_derived_from,
+        last_rewind: None,
     }
 }
 

@@ -32,7 +32,7 @@ use crate::derive::pipeline::{
 };
 use crate::derive::stages::attributes::L1BlobSchedule;
 use crate::derive::traits::{BlobProvider, L1ChainProvider, L1Tag, ProviderError};
-use crate::heads::ChainHeads;
+use crate::heads::{ChainHeads, SafeRewind};
 
 /// Most safe blocks remembered with the L1 block they were derived from (for rewinds and
 /// finality); older ones are finalized long before in any healthy setup.
@@ -126,6 +126,8 @@ pub struct ChainDriver {
     history: VecDeque<SafeEntry>,
     finalized: L2BlockRef,
     finalized_derived_from: BlockId,
+    /// The latest rewind after an L1 reorg (published with the heads).
+    last_rewind: Option<SafeRewind>,
     unsafe_head: L2BlockRef,
     heads: watch::Sender<ChainHeads>,
     /// Attributes taken from the pipeline but not applied yet (the EL failed): applied first.
@@ -223,6 +225,7 @@ impl ChainDriver {
             }]),
             finalized,
             finalized_derived_from: BlockId::default(),
+            last_rewind: None,
             unsafe_head,
             heads,
             pending: None,
@@ -444,6 +447,16 @@ impl ChainDriver {
         self.el
             .forkchoice(head, target.hash, self.finalized.hash)
             .await?;
+        let derived_from = self
+            .history
+            .back()
+            .and_then(|e| e.derived_from)
+            .map_or(target.l1_origin, |f| f.id());
+        self.last_rewind = Some(SafeRewind {
+            seq: self.last_rewind.map_or(1, |r| r.seq + 1),
+            safe: target,
+            derived_from,
+        });
         tracing::info!(chain = %self.chain_id, safe = target.number, "L1 reorg: safe head rewound");
         Ok(target)
     }
@@ -515,6 +528,7 @@ impl ChainDriver {
                 .map(|f| f.id())
                 .unwrap_or(safe.block.l1_origin),
             finalized_derived_from: self.finalized_derived_from,
+            last_rewind: self.last_rewind,
         };
         self.heads.send_if_modified(|h| {
             let changed = *h != heads;

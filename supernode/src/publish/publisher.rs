@@ -68,12 +68,35 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// The heads at a safe-head rewind not yet acted on (`seen` is the newest acted on, updated)
+/// that `live` no longer shows because derivation moved past it again, or `None`.
+pub fn missed_rewind(seen: &mut u64, live: &ChainHeads) -> Option<ChainHeads> {
+    let rewind = live.last_rewind?;
+    if rewind.seq <= *seen {
+        return None;
+    }
+    *seen = rewind.seq;
+    let safe = live.status.safe_l2;
+    // Still showing (or above the live head): the live heads say it all. Below finalized:
+    // never signed, finalized does not go back.
+    if rewind.safe.number >= safe.number || rewind.safe.number < live.status.finalized_l2.number {
+        return None;
+    }
+    let mut back = *live;
+    back.status.safe_l2 = rewind.safe;
+    back.status.local_safe_l2 = rewind.safe;
+    back.safe_derived_from = rewind.derived_from;
+    Some(back)
+}
+
 /// Signs, stores and publishes one chain's heads.
 pub struct ChainPublisher {
     state: Arc<NodeState>,
     key: Arc<SigningKey>,
     sink: Option<Arc<dyn AttestSink>>,
     gate: Gate,
+    /// The newest safe-head rewind already acted on.
+    rewinds_seen: u64,
 }
 
 impl ChainPublisher {
@@ -90,6 +113,7 @@ impl ChainPublisher {
             key,
             sink,
             gate: Gate::restored(restored),
+            rewinds_seen: 0,
         }
     }
 
@@ -110,6 +134,12 @@ impl ChainPublisher {
                 return;
             }
             let live = *heads.borrow_and_update();
+            if let Some(back) = missed_rewind(&mut self.rewinds_seen, &live) {
+                // Signing the lower head first tells followers the safe head went back, even
+                // when derivation re-derived past it before this task looked. A failure here
+                // only loses that notice; the live heads still get signed.
+                let _ = self.step(back).await;
+            }
             retry = match self.step(live).await {
                 Ok(()) => None,
                 Err(()) => Some(retry.map_or(FIRST_RETRY, |d| (d * 2).min(MAX_RETRY))),
@@ -237,5 +267,59 @@ impl ChainPublisher {
         }
         tracing::info!(%chain, kind = %claim.kind, number, hash = %claim.block.hash, "attested");
         Ok(signed)
+    }
+}
+
+#[cfg(test)]
+mod rewind_tests {
+    use super::missed_rewind;
+    use crate::heads::{ChainHeads, SafeRewind};
+    use alloy::primitives::B256;
+    use opfleet_protocol::{BlockId, L2BlockRef};
+
+    fn block(n: u64) -> L2BlockRef {
+        L2BlockRef {
+            hash: B256::with_last_byte(u8::try_from(n).unwrap()),
+            number: n,
+            ..L2BlockRef::default()
+        }
+    }
+
+    fn live(safe: u64, finalized: u64, rewind: Option<(u64, u64)>) -> ChainHeads {
+        let mut h = ChainHeads::default();
+        h.status.safe_l2 = block(safe);
+        h.status.local_safe_l2 = block(safe);
+        h.status.finalized_l2 = block(finalized);
+        h.last_rewind = rewind.map(|(seq, to)| SafeRewind {
+            seq,
+            safe: block(to),
+            derived_from: BlockId {
+                hash: B256::repeat_byte(7),
+                number: to + 1,
+            },
+        });
+        h
+    }
+
+    #[test]
+    fn a_rewind_passed_by_derivation_is_replayed_once() {
+        let mut seen = 0;
+        let back = missed_rewind(&mut seen, &live(14, 5, Some((1, 11)))).unwrap();
+        assert_eq!(back.status.safe_l2, block(11));
+        assert_eq!(back.status.local_safe_l2, block(11));
+        assert_eq!(back.safe_derived_from.number, 12);
+        assert_eq!(back.status.finalized_l2, block(5));
+        assert_eq!(seen, 1);
+        assert!(missed_rewind(&mut seen, &live(15, 5, Some((1, 11)))).is_none());
+        assert!(missed_rewind(&mut seen, &live(16, 5, Some((2, 13)))).is_some());
+    }
+
+    #[test]
+    fn a_rewind_still_shown_or_below_finalized_is_not_replayed() {
+        let mut seen = 0;
+        assert!(missed_rewind(&mut seen, &live(11, 5, Some((1, 11)))).is_none());
+        assert_eq!(seen, 1);
+        assert!(missed_rewind(&mut seen, &live(14, 12, Some((2, 11)))).is_none());
+        assert!(missed_rewind(&mut seen, &live(14, 5, None)).is_none());
     }
 }

@@ -68,6 +68,7 @@ impl Store {
                     status: stored.status,
                     safe_derived_from: stored.safe_derived_from,
                     finalized_derived_from: stored.finalized_derived_from,
+                    last_rewind: None,
                 },
             );
         }

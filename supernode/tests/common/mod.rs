@@ -128,6 +128,7 @@ pub fn heads(c: ChainId, safe: u64, finalized: u64) -> ChainHeads {
         status: status(c, current, safe, finalized),
         safe_derived_from: l1(current).id(),
         finalized_derived_from: l1(current / 2).id(),
+        last_rewind: None,
     }
 }
 

@@ -21,6 +21,8 @@ use opfleet_protocol::config::RollupConfig;
 use opfleet_protocol::config::builtin;
 use serde::Deserialize;
 
+use crate::l1::CacheConfig;
+
 /// Default JSON-RPC port (op-node's default is 9545).
 pub const DEFAULT_RPC_PORT: u16 = 9545;
 /// Default metrics port (op-node's default is 7300).
@@ -168,6 +170,10 @@ pub struct FileConfig {
     pub l1_beacon: Option<String>,
     /// L1 timestamp of Prague, for an L1 without a built-in blob fee schedule (devnets).
     pub l1_prague_time: Option<u64>,
+    /// Most entries the shared L1 cache holds.
+    pub l1_cache_entries: Option<usize>,
+    /// Most bytes (estimated) the shared L1 cache holds.
+    pub l1_cache_bytes: Option<usize>,
     /// Data directory.
     pub data_dir: Option<PathBuf>,
     /// Attestation signing key file.
@@ -217,6 +223,10 @@ pub struct Overrides {
     pub l1_beacon: Option<String>,
     /// `--l1.prague-time`.
     pub l1_prague_time: Option<u64>,
+    /// `--l1.cache-entries`.
+    pub l1_cache_entries: Option<usize>,
+    /// `--l1.cache-bytes`.
+    pub l1_cache_bytes: Option<usize>,
     /// `--data-dir`.
     pub data_dir: Option<PathBuf>,
     /// `--signer.key`.
@@ -276,6 +286,8 @@ pub struct NodeConfig {
     /// Prague's L1 timestamp when given: the blob fee schedule of an L1 chain the node has no
     /// built-in schedule for (devnets), as op-node takes an L1 chain config for unknown L1s.
     pub l1_prague_time: Option<u64>,
+    /// Bounds of the shared L1 cache (headers, transactions, receipts, blobs).
+    pub l1_cache: CacheConfig,
     /// Data directory.
     pub data_dir: PathBuf,
     /// Attestation signing key file.
@@ -600,11 +612,23 @@ pub fn resolve(file: FileConfig, over: Overrides, mode: Mode) -> Result<NodeConf
         }
         Some(p2p)
     };
+    let cache_default = CacheConfig::default();
+    let l1_cache = CacheConfig {
+        max_entries: over
+            .l1_cache_entries
+            .or(file.l1_cache_entries)
+            .unwrap_or(cache_default.max_entries),
+        max_bytes: over
+            .l1_cache_bytes
+            .or(file.l1_cache_bytes)
+            .unwrap_or(cache_default.max_bytes),
+    };
     Ok(NodeConfig {
         chains: chains.into_values().collect(),
         l1,
         l1_beacon,
         l1_prague_time: over.l1_prague_time.or(file.l1_prague_time),
+        l1_cache,
         data_dir,
         signer_key,
         rpc,
@@ -656,6 +680,26 @@ mod tests {
         assert_eq!(c.rpc, "127.0.0.1:9545".parse().unwrap());
         assert_eq!(c.metrics, None);
         assert_eq!(c.p2p_attest, None);
+    }
+
+    #[test]
+    fn l1_cache_bounds_come_from_flags_then_file_then_default() {
+        let c = resolve(FileConfig::default(), base(Mode::Derive), Mode::Derive).unwrap();
+        assert_eq!(c.l1_cache, CacheConfig::default());
+        let file = FileConfig {
+            l1_cache_entries: Some(100),
+            l1_cache_bytes: Some(1 << 20),
+            ..Default::default()
+        };
+        let c = resolve(file.clone(), base(Mode::Derive), Mode::Derive).unwrap();
+        assert_eq!(
+            (c.l1_cache.max_entries, c.l1_cache.max_bytes),
+            (100, 1 << 20)
+        );
+        let mut o = base(Mode::Derive);
+        o.l1_cache_bytes = Some(4096);
+        let c = resolve(file, o, Mode::Derive).unwrap();
+        assert_eq!((c.l1_cache.max_entries, c.l1_cache.max_bytes), (100, 4096));
     }
 
     #[test]

@@ -413,6 +413,7 @@ async fn start_member(
         metrics: None,
         p2p_attest: None,
         l1_prague_time: None,
+        l1_cache: Default::default(),
     };
     let (gossip, addr) = match swarm_key {
         Some(key) => {

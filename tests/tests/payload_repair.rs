@@ -344,6 +344,7 @@ async fn a_supernode_serves_payloads_from_the_chain_el_and_a_follower_repairs_fr
         metrics: None,
         p2p_attest: None,
         l1_prague_time: None,
+        l1_cache: Default::default(),
     };
     let sn = opfleet_supernode::node::service::Node::start(
         &sn_config,

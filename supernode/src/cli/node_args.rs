@@ -81,6 +81,21 @@ pub struct NodeArgs {
         value_name = "SECONDS"
     )]
     pub l1_prague_time: Option<u64>,
+    /// Most entries (headers, transaction and receipt lists, blobs) the shared L1 cache holds
+    /// [default: 8192].
+    #[arg(
+        long = "l1.cache-entries",
+        env = "OPFLEET_L1_CACHE_ENTRIES",
+        value_name = "N"
+    )]
+    pub l1_cache_entries: Option<usize>,
+    /// Most bytes (estimated) the shared L1 cache holds [default: 268435456, 256 MiB].
+    #[arg(
+        long = "l1.cache-bytes",
+        env = "OPFLEET_L1_CACHE_BYTES",
+        value_name = "BYTES"
+    )]
+    pub l1_cache_bytes: Option<usize>,
     /// Data directory (SQLite database).
     #[arg(long = "data-dir", env = "OPFLEET_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -172,6 +187,8 @@ impl NodeArgs {
             l1: self.l1.clone(),
             l1_beacon: self.l1_beacon.clone(),
             l1_prague_time: self.l1_prague_time,
+            l1_cache_entries: self.l1_cache_entries,
+            l1_cache_bytes: self.l1_cache_bytes,
             data_dir: self.data_dir.clone(),
             signer_key: self.signer_key.clone(),
             rpc_addr: self.rpc_addr,

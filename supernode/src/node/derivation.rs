@@ -59,11 +59,13 @@ pub async fn start(
     sink: Option<Arc<dyn AttestSink>>,
 ) -> Result<Node, StartError> {
     let beacon = config.l1_beacon.clone().unwrap_or_default();
-    let l1 = L1Client::new(L1ClientConfig::new(config.l1.clone(), beacon)).map_err(|e| {
-        StartError::Chain {
-            chain: ChainId(0),
-            reason: format!("--l1 / --l1.beacon: {e}"),
-        }
+    let l1_config = L1ClientConfig {
+        cache: config.l1_cache,
+        ..L1ClientConfig::new(config.l1.clone(), beacon)
+    };
+    let l1 = L1Client::new(l1_config).map_err(|e| StartError::Chain {
+        chain: ChainId(0),
+        reason: format!("--l1 / --l1.beacon: {e}"),
     })?;
     let mut setups = Vec::new();
     let mut drivers = Vec::new();

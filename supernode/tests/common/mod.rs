@@ -139,6 +139,7 @@ pub fn node_config(dir: &Path) -> NodeConfig {
         l1: "http://127.0.0.1:1".into(),
         l1_beacon: None,
         l1_prague_time: None,
+        l1_cache: Default::default(),
         data_dir: dir.to_path_buf(),
         signer_key: dir.join("unused.key"),
         rpc: "127.0.0.1:0".parse().unwrap(),

@@ -17,7 +17,6 @@ use opfleet_attest::{PublicKey, keys};
 use super::node_args::NodeArgs;
 use crate::attester::{self, CanonicalL1, L1Rpc};
 use crate::config::Mode;
-use crate::publish::{AttestSink, gossip};
 
 /// `attest` arguments.
 #[derive(Debug, clap::Args)]
@@ -43,20 +42,7 @@ pub fn run(args: &AttestArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     super::init_tracing();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let sink = match &config.p2p_attest {
-            Some(p2p) => {
-                let chains = config.chains.iter().map(|c| c.chain_id()).collect();
-                let gossip =
-                    gossip::spawn(gossip::gossip_config(p2p, chains, &config.data_dir)?).await?;
-                writeln!(
-                    out,
-                    "attestation gossip peer id {}",
-                    gossip.0.local_peer_id()
-                )?;
-                Some(Arc::new(gossip) as Arc<dyn AttestSink>)
-            }
-            None => None,
-        };
+        let sink = super::attest_gossip_sink(&config, out).await?;
         let node = attester::service::start(&config, key.clone(), l1, sink).await?;
         writeln!(
             out,

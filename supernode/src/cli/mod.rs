@@ -59,6 +59,25 @@ impl Cli {
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+/// Starts the private attestation gossip when the config asks for it (run and attest alike).
+pub(crate) async fn attest_gossip_sink(
+    config: &crate::config::NodeConfig,
+    out: &mut dyn Write,
+) -> anyhow::Result<Option<std::sync::Arc<dyn crate::publish::AttestSink>>> {
+    use crate::publish::gossip;
+    let Some(p2p) = &config.p2p_attest else {
+        return Ok(None);
+    };
+    let chains = config.chains.iter().map(|c| c.chain_id()).collect();
+    let gossip = gossip::spawn(gossip::gossip_config(p2p, chains, &config.data_dir)?).await?;
+    writeln!(
+        out,
+        "attestation gossip peer id {}",
+        gossip.0.local_peer_id()
+    )?;
+    Ok(Some(std::sync::Arc::new(gossip)))
+}
+
 pub(crate) fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

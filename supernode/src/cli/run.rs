@@ -9,7 +9,6 @@
 //! ```
 
 use std::io::Write;
-use std::sync::Arc;
 
 use anyhow::Context;
 use opfleet_attest::{PublicKey, keys};
@@ -17,7 +16,6 @@ use opfleet_attest::{PublicKey, keys};
 use super::node_args::NodeArgs;
 use crate::config::Mode;
 use crate::node::derivation;
-use crate::publish::{AttestSink, gossip};
 
 /// `run` arguments.
 #[derive(Debug, clap::Args)]
@@ -34,20 +32,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     super::init_tracing();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let sink = match &config.p2p_attest {
-            Some(p2p) => {
-                let chains = config.chains.iter().map(|c| c.chain_id()).collect();
-                let gossip =
-                    gossip::spawn(gossip::gossip_config(p2p, chains, &config.data_dir)?).await?;
-                writeln!(
-                    out,
-                    "attestation gossip peer id {}",
-                    gossip.0.local_peer_id()
-                )?;
-                Some(Arc::new(gossip) as Arc<dyn AttestSink>)
-            }
-            None => None,
-        };
+        let sink = super::attest_gossip_sink(&config, out).await?;
         let node = derivation::start(&config, key.clone(), sink).await?;
         writeln!(
             out,

@@ -127,7 +127,7 @@ async fn follower_takes_unsafe_from_p2p_and_safe_finalized_from_the_quorum_acros
     ];
     let urls: Vec<String> = pool.iter().map(PoolMember::url).collect();
     let dir = tempfile::tempdir().unwrap();
-    let layer = SimElLayer::new(follower_el.clone(), jwt(), &rollup);
+    let layer = sim_el_layer(&follower_el, jwt(), &rollup);
     let node = FollowerNode::start(
         follower_config(
             rollup.clone(),

@@ -222,7 +222,7 @@ async fn gaps_are_repaired_over_p2p_first_then_from_the_source_and_served_from_t
     let pool = PoolMember::start().await;
     let a_el = w.follower_el().await;
     let a_dir = tempfile::tempdir().unwrap();
-    let a_layer = SimElLayer::new(a_el.clone(), jwt(), &w.rollup);
+    let a_layer = sim_el_layer(&a_el, jwt(), &w.rollup);
     let (rollup, signer, pool_url) = (w.rollup.clone(), w.seq.signer(), pool.url());
     let a_config = |peer: String| {
         follower_config(
@@ -295,7 +295,7 @@ async fn gaps_are_repaired_over_p2p_first_then_from_the_source_and_served_from_t
             vec![peer_addr(a.p2p().unwrap()).await],
             w.seq.signer(),
         ),
-        SimElLayer::new(b_el.clone(), jwt(), &w.rollup),
+        sim_el_layer(&b_el, jwt(), &w.rollup),
         Extras::default(),
     )
     .await
@@ -392,7 +392,7 @@ async fn a_supernode_serves_payloads_from_the_chain_el_and_a_follower_repairs_fr
             vec![w.publisher_peer().await],
             w.seq.signer(),
         ),
-        SimElLayer::new(el.clone(), jwt(), &w.rollup),
+        sim_el_layer(&el, jwt(), &w.rollup),
         Extras::default(),
     )
     .await
@@ -426,7 +426,7 @@ async fn a_verifying_follower_on_an_equivocated_block_fetches_the_attested_one_t
             vec![w.publisher_peer().await],
             w.seq.signer(),
         ),
-        SimElLayer::new(el.clone(), jwt(), &w.rollup),
+        sim_el_layer(&el, jwt(), &w.rollup),
         Extras::default(),
     )
     .await

@@ -13,13 +13,12 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use alloy::primitives::{B256, Bytes, U64};
-use alloy::rpc::types::engine::{ForkchoiceState, PayloadStatusEnum};
+
 use jsonrpsee::RpcModule;
 use jsonrpsee::server::{Server, ServerHandle};
 use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
 use opfleet_attest::{Attestation, AttestationKind, PublicKey, SignedAttestation, SigningKey};
-use opfleet_engine::EngineClient;
-use opfleet_follower::engine::{BlockAt, ElError, ExecutionLayer, Forkchoice, OwnOutput};
+use opfleet_follower::engine::el_client::EngineLayer;
 use opfleet_protocol::config::RollupConfig;
 use opfleet_protocol::output_root::OutputV0;
 use opfleet_protocol::p2p::payload_version;
@@ -29,101 +28,14 @@ use opfleet_tests::el::{JwtSecret, SimBlock, SimElHandle};
 use serde_json::value::to_raw_value;
 use tokio::sync::broadcast;
 
-/// The follower's execution client: Engine API over HTTP+JWT, reads in process.
-pub struct SimElLayer {
-    engine: EngineClient,
-    l2: opfleet_engine::L2Client,
-    el: Arc<SimElHandle>,
-    genesis_l1: BlockId,
-}
-
-impl SimElLayer {
-    pub fn new(el: Arc<SimElHandle>, jwt: JwtSecret, rollup: &RollupConfig) -> Arc<Self> {
-        Arc::new(Self {
-            engine: EngineClient::new(
-                &el.engine_url(),
-                opfleet_engine::JwtSecret::from_hex(&jwt.to_hex()).expect("a valid JWT secret"),
-            )
-            .expect("an Engine API client"),
-            l2: opfleet_engine::L2Client::new(&el.rpc_url(), rollup).unwrap(),
-            el,
-            genesis_l1: rollup.genesis.l1,
-        })
-    }
-
-    fn r(&self, b: &SimBlock) -> L2BlockRef {
-        b.l2_block_ref().unwrap_or(L2BlockRef {
-            hash: b.hash,
-            number: b.number(),
-            parent_hash: b.header().parent_hash,
-            timestamp: b.header().timestamp,
-            l1_origin: self.genesis_l1,
-            sequence_number: 0,
-        })
-    }
-}
-
-fn transport(e: impl std::fmt::Display) -> ElError {
-    ElError::Transport(e.to_string())
-}
-
-#[async_trait::async_trait]
-impl ExecutionLayer for SimElLayer {
-    async fn block_ref(&self, at: BlockAt) -> Result<Option<L2BlockRef>, ElError> {
-        let b = match at {
-            BlockAt::Latest => Some(self.el.head()),
-            BlockAt::Safe => Some(self.el.safe()),
-            BlockAt::Finalized => Some(self.el.finalized()),
-            BlockAt::Number(n) => self.el.block_by_number(n),
-        };
-        Ok(b.map(|b| self.r(&b)))
-    }
-
-    async fn new_payload(
-        &self,
-        payload: &OpExecutionPayloadEnvelope,
-    ) -> Result<PayloadStatusEnum, ElError> {
-        Ok(self
-            .engine
-            .new_payload(payload)
-            .await
-            .map_err(transport)?
-            .status)
-    }
-
-    async fn forkchoice_updated(&self, fc: Forkchoice) -> Result<PayloadStatusEnum, ElError> {
-        let state = ForkchoiceState {
-            head_block_hash: fc.head,
-            safe_block_hash: fc.safe,
-            finalized_block_hash: fc.finalized,
-        };
-        Ok(self
-            .engine
-            .forkchoice_updated(state, None)
-            .await
-            .map_err(transport)?
-            .payload_status
-            .status)
-    }
-
-    async fn output_at(&self, number: u64) -> Result<Option<OwnOutput>, ElError> {
-        Ok(self.el.block_by_number(number).map(|b| OwnOutput {
-            block: self.r(&b),
-            output_root: output_root(&b),
-        }))
-    }
-
-    async fn payload_by_number(
-        &self,
-        number: u64,
-    ) -> Result<Option<OpExecutionPayloadEnvelope>, ElError> {
-        Ok(self
-            .l2
-            .payload_by_number(number)
-            .await
-            .map_err(transport)?
-            .map(|p| p.envelope))
-    }
+/// The follower's execution client over the SimEl's Engine API and eth RPC: the follower's own
+/// `EngineLayer`, as `opfleet-follower run` builds it.
+pub fn sim_el_layer(el: &SimElHandle, jwt: JwtSecret, rollup: &RollupConfig) -> Arc<EngineLayer> {
+    let secret = opfleet_engine::JwtSecret::from_hex(&jwt.to_hex()).expect("a valid JWT secret");
+    Arc::new(
+        EngineLayer::new(&el.engine_url(), &el.rpc_url(), secret, rollup)
+            .expect("an execution layer"),
+    )
 }
 
 /// Output root v0 of a simulated block.

@@ -6,9 +6,10 @@
 //!   rollup: --chain NAME | --rollup-config FILE
 //!   heads:  Attested { trust policy, --attest.source URLs, gossip }  |  FollowSource { URL, L1? }
 //!   engine: --l2 + --l2.jwt-secret (+ --l2.rpc)      p2p: optional unsafe-block gossip
+//!   p2p discovery: bootnodes, --p2p.advertise.{ip,tcp,udp}, --p2p.discovery.path, --p2p.no-discovery
 //! ```
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -65,7 +66,7 @@ pub struct P2pSettings {
     pub listen: String,
     /// Static peers (multiaddrs with `/p2p/<id>`).
     pub static_peers: Vec<String>,
-    /// discv5 bootnodes (ENRs); discovery runs when there are any.
+    /// discv5 bootnodes (ENRs).
     pub bootnodes: Vec<String>,
     /// discv5 UDP listen address.
     pub discovery_udp: SocketAddr,
@@ -76,6 +77,31 @@ pub struct P2pSettings {
     pub priv_path: Option<PathBuf>,
     /// The address whose signature unsafe blocks must carry.
     pub unsafe_block_signer: Address,
+    /// What discv5 advertises and keeps, and whether it runs.
+    pub discovery: DiscoverySettings,
+}
+
+/// discv5 settings besides the bootnodes and the UDP listen address (op-node's
+/// `--p2p.no-discovery`, `--p2p.advertise.*` and `--p2p.discovery.path`). The default is
+/// op-node's: the listen values advertised, records kept in the data directory.
+///
+/// op-node always runs discv5, falling back to built-in bootnodes; the follower has no built-in
+/// list, so discv5 runs (unless disabled) when it has somewhere to start: bootnodes or a
+/// discovery DB file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiscoverySettings {
+    /// `--p2p.no-discovery`: discv5 never runs.
+    pub disabled: bool,
+    /// The IPv4 address put in the ENR instead of the listen IP (resolved from
+    /// `--p2p.advertise.ip`); kept static, never replaced by what peers report.
+    pub advertise_ip: Option<IpAddr>,
+    /// The TCP port put in the ENR; the gossip listener's when unset.
+    pub advertise_tcp: Option<u16>,
+    /// The UDP port put in the ENR; the discv5 listen port when unset.
+    pub advertise_udp: Option<u16>,
+    /// The discovery DB file; `opnode_discovery_db` in the data directory when unset, and the
+    /// value `memory` keeps nothing.
+    pub path: Option<PathBuf>,
 }
 
 /// The whole validated configuration.
@@ -168,6 +194,59 @@ pub enum ConfigError {
     /// A zero duration where a positive one is needed.
     #[error("{0} must be positive")]
     ZeroDuration(&'static str),
+    /// An advertised IP or hostname without an IPv4 address.
+    #[error("--p2p.advertise.ip {value:?}: {reason}")]
+    AdvertiseIp {
+        /// The value given.
+        value: String,
+        /// Why no IPv4 address came of it.
+        reason: String,
+    },
+    /// An advertised port op-node refuses (1 to 1023 are reserved for the system).
+    #[error(
+        "{flag} {port}: port is reserved for system (use 1024 or above, or 0 for the listen port)"
+    )]
+    ReservedPort {
+        /// The flag.
+        flag: &'static str,
+        /// The value.
+        port: u16,
+    },
+}
+
+/// Reads `--p2p.advertise.ip` as op-node does: an IP or a hostname, of which the first IPv4
+/// address is advertised.
+pub fn advertise_ip(value: &str) -> Result<IpAddr, ConfigError> {
+    let err = |reason: String| ConfigError::AdvertiseIp {
+        value: value.to_string(),
+        reason,
+    };
+    let trimmed = value.trim();
+    let candidates: Vec<IpAddr> = match trimmed.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => (trimmed, 0)
+            .to_socket_addrs()
+            .map_err(|e| err(format!("cannot resolve: {e}")))?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    candidates
+        .into_iter()
+        .find_map(|ip| match ip {
+            IpAddr::V4(v4) => Some(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+        })
+        .ok_or_else(|| err("no IPv4 address (the ENR advertises IPv4, as op-node's)".into()))
+}
+
+/// Reads an advertised port as op-node does: 0 is unset (the listen port is advertised),
+/// 1 to 1023 are refused.
+pub fn advertise_port(flag: &'static str, port: u16) -> Result<Option<u16>, ConfigError> {
+    match port {
+        0 => Ok(None),
+        1..1024 => Err(ConfigError::ReservedPort { flag, port }),
+        p => Ok(Some(p)),
+    }
 }
 
 /// Checks that `url` has a scheme the RPC clients speak.
@@ -256,6 +335,45 @@ mod tests {
         ));
         let err = trust_policy(&[key(1), "0x12".into()], 1).unwrap_err();
         assert!(matches!(err, ConfigError::TrustKey { index: 1, .. }));
+    }
+
+    #[test]
+    fn advertised_values_are_read_like_op_node() {
+        assert_eq!(
+            advertise_ip("203.0.113.7").unwrap(),
+            IpAddr::from([203, 0, 113, 7])
+        );
+        assert_eq!(
+            advertise_ip("::ffff:203.0.113.7").unwrap(),
+            IpAddr::from([203, 0, 113, 7])
+        );
+        assert_eq!(
+            advertise_ip("localhost").unwrap(),
+            IpAddr::from([127, 0, 0, 1])
+        );
+        let err = advertise_ip("2001:db8::1").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--p2p.advertise.ip \"2001:db8::1\"")
+        );
+        assert!(matches!(
+            advertise_ip("no such host.invalid"),
+            Err(ConfigError::AdvertiseIp { .. })
+        ));
+        assert_eq!(advertise_port("--p2p.advertise.tcp", 0).unwrap(), None);
+        assert_eq!(
+            advertise_port("--p2p.advertise.tcp", 1024).unwrap(),
+            Some(1024)
+        );
+        assert_eq!(
+            advertise_port("--p2p.advertise.udp", 65535).unwrap(),
+            Some(65535)
+        );
+        let err = advertise_port("--p2p.advertise.udp", 443).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("--p2p.advertise.udp 443: port is reserved")
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::time::Duration;
 use alloy::primitives::B256;
 use opfleet_attest::{AttestationKind, Evidence, PublicKey};
 use opfleet_p2p::attest::{AttestGossipConfig, AttestGossipNode, SwarmKey};
+use opfleet_p2p::discovery::{DiscoveryConfig, DiscoveryDb};
 use opfleet_p2p::{BlockGossipNode, P2pConfig, StaticPeer};
 use opfleet_protocol::L2BlockRef;
 use tokio::sync::{Notify, mpsc, watch};
@@ -398,24 +399,43 @@ async fn start_p2p(
                 .map_err(|e| NodeError::P2p(format!("block gossip identity: {e}")))?
         }
     };
-    if !p.bootnodes.is_empty() {
-        let enrs = p
-            .bootnodes
-            .iter()
-            .map(|b| {
-                opfleet_p2p::discovery::parse_bootnode(b)
-                    .map_err(|e| NodeError::P2p(format!("--p2p.bootnodes: {e}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        pc.discovery = Some(opfleet_p2p::discovery::DiscoveryConfig::new(
-            p.discovery_udp,
-            enrs,
-        ));
-    }
+    pc.discovery = discovery_config(config, p)?;
     let node = BlockGossipNode::start(pc, identity, served)
         .await
         .map_err(|e| NodeError::P2p(e.to_string()))?;
     Ok(Arc::new(node))
+}
+
+/// The discv5 configuration: none with `--p2p.no-discovery`, or when there is nowhere to start
+/// from (no bootnode and no discovery DB file).
+fn discovery_config(
+    config: &FollowerConfig,
+    p: &crate::config::P2pSettings,
+) -> Result<Option<DiscoveryConfig>, NodeError> {
+    let bootnodes = p
+        .bootnodes
+        .iter()
+        .map(|b| {
+            opfleet_p2p::discovery::parse_bootnode(b)
+                .map_err(|e| NodeError::P2p(format!("--p2p.bootnodes: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let d = &p.discovery;
+    if d.disabled {
+        tracing::info!("discovery disabled (--p2p.no-discovery)");
+        return Ok(None);
+    }
+    let db = DiscoveryDb::from_flag(d.path.as_deref(), &config.data_dir);
+    if bootnodes.is_empty() && !db.exists() {
+        tracing::info!("discovery off: no bootnodes and no discovery DB to start from");
+        return Ok(None);
+    }
+    let mut dc = DiscoveryConfig::new(p.discovery_udp, bootnodes);
+    dc.advertise_ip = d.advertise_ip;
+    dc.advertise_tcp_port = d.advertise_tcp;
+    dc.advertise_udp_port = d.advertise_udp;
+    dc.db = db;
+    Ok(Some(dc))
 }
 
 /// Targets for the engine from accepted heads and a head awaiting verification.
@@ -636,5 +656,101 @@ async fn follow_heads_task(
         if moved {
             ctx.publish(heads, None).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    /// A public op-stack bootnode record (chain 901 is not its chain: only parsing matters).
+    const BOOTNODE: &str = "enr:-J64QM3nCEvp4MQhkZrjnst7X9pzUL7ikW3jL5VXsHMbqw0PCDxEctBPAOGluJgg4-2xk4WeDRPV60_zl52_9cHSceiGAZFS5fg8gmlkgnY0gmlwhCLxekOHb3BzdGFja4SthQEAiXNlY3AyNTZrMaEDb4HiEkpCzMLwzTAGG6pqwxX-7cAKLI_FzZz8EuycauODdGNwgiQGg3VkcIIkBg";
+
+    fn config(data_dir: &std::path::Path, extra: &[&str]) -> FollowerConfig {
+        let rollup = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../protocol/src/config/testdata/base-sepolia-rollup.json"
+        );
+        let signer = format!("{:#x}", alloy::primitives::Address::repeat_byte(1));
+        let dir = data_dir.to_str().unwrap();
+        let mut argv = vec![
+            "opfleet-follower",
+            "run",
+            "--rollup-config",
+            rollup,
+            "--l2",
+            "http://127.0.0.1:8551",
+            "--l2.jwt-secret",
+            "/tmp/jwt.hex",
+            "--data-dir",
+            dir,
+            "--l2.follow.source",
+            "http://b",
+            "--p2p.listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--p2p.unsafe-block-signer",
+            &signer,
+        ];
+        argv.extend_from_slice(extra);
+        let Command::Run(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not run");
+        };
+        args.to_config().unwrap()
+    }
+
+    fn discovery(c: &FollowerConfig) -> Option<DiscoveryConfig> {
+        discovery_config(c, c.p2p.as_ref().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn discovery_runs_from_bootnodes_or_a_stored_db() {
+        let dir = tempfile::tempdir().unwrap();
+        // Nowhere to start from: off, as before the discovery DB existed.
+        assert!(discovery(&config(dir.path(), &[])).is_none());
+        // Bootnodes: on, with the advertised values and the DB in the data directory.
+        let c = config(
+            dir.path(),
+            &[
+                "--p2p.bootnodes",
+                BOOTNODE,
+                "--p2p.advertise.ip",
+                "203.0.113.7",
+                "--p2p.advertise.udp",
+                "30304",
+            ],
+        );
+        let d = discovery(&c).unwrap();
+        assert_eq!(d.bootnodes.len(), 1);
+        assert_eq!(
+            d.advertise_ip,
+            Some(std::net::IpAddr::from([203, 0, 113, 7]))
+        );
+        assert_eq!(
+            (d.advertise_tcp_port, d.advertise_udp_port),
+            (None, Some(30304))
+        );
+        let db_file = dir.path().join("opnode_discovery_db");
+        assert_eq!(d.db, DiscoveryDb::File(db_file.clone()));
+        // --p2p.no-discovery wins over bootnodes.
+        let c = config(
+            dir.path(),
+            &["--p2p.bootnodes", BOOTNODE, "--p2p.no-discovery"],
+        );
+        assert!(discovery(&c).is_none());
+        // No bootnodes but a stored DB: on, seeded from the DB alone.
+        std::fs::write(&db_file, format!("{BOOTNODE}\n")).unwrap();
+        let d = discovery(&config(dir.path(), &[])).unwrap();
+        assert!(d.bootnodes.is_empty());
+        assert_eq!(d.db.load().len(), 1);
+        // `memory` keeps nothing, so there is nothing to start from.
+        let c = config(dir.path(), &["--p2p.discovery.path", "memory"]);
+        assert!(discovery(&c).is_none());
+        // A bad bootnode is an error naming the flag.
+        let c = config(dir.path(), &["--p2p.bootnodes", "enr:-broken"]);
+        let err = discovery_config(&c, c.p2p.as_ref().unwrap()).unwrap_err();
+        assert!(err.to_string().contains("--p2p.bootnodes"));
     }
 }

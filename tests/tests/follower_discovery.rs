@@ -2,7 +2,9 @@
 //! ENR (the sequencer's, from the endpoints file) and no static peer, a follower finds and
 //! connects to the sequencer and to another follower, and follows the unsafe head over gossip.
 //! A node whose ENR names another chain is learnt but never dialled. A restarted follower keeps
-//! the attestation-gossip identity stored in its data directory.
+//! the attestation-gossip identity stored in its data directory, and the records discovery
+//! learnt (`opnode_discovery_db`): started again with no bootnode at all, it finds the sequencer
+//! from them.
 //!
 //! ```text
 //!   sequencer (discv5 bootnode) ◀── ENR ── follower-0, follower-1, wrong-chain node
@@ -14,11 +16,18 @@ mod devnet_support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use devnet_support::*;
 use libp2p::PeerId;
 use libp2p::multiaddr::{Multiaddr, Protocol};
 use opfleet_attest::{PublicKey, SigningKey};
-use opfleet_p2p::discovery::{DiscoveryConfig, enr_matches_chain, parse_bootnode};
+use opfleet_engine::JwtSecret;
+use opfleet_follower::cli::{Cli, Command};
+use opfleet_follower::engine::el_client::EngineLayer;
+use opfleet_follower::node::{Extras, FollowerNode};
+use opfleet_p2p::discovery::{
+    DEFAULT_DISCOVERY_DB, DiscoveryConfig, DiscoveryDb, enr_matches_chain, parse_bootnode,
+};
 use opfleet_p2p::{BlockGossipNode, NoPayloads, P2pConfig, generate_identity};
 use opfleet_protocol::ChainId;
 use opfleet_tests::devnet::{FleetNode, FollowerSpec};
@@ -204,5 +213,138 @@ async fn followers_find_peers_from_the_bootnode_enr_and_follow_unsafe() {
     eprintln!("done after {:?}", started.elapsed());
 
     other.stop().await;
+    net.stop().await;
+}
+
+/// A follower that found the sequencer through its bootnode keeps the record in its data
+/// directory; started again from that directory with no bootnode and no static peer (through
+/// the `run` flags, advertising 127.0.0.1 while bound to 0.0.0.0), it finds and connects to the
+/// sequencer from the discovery DB alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_without_bootnodes_finds_peers_from_its_discovery_db() {
+    let started = Instant::now();
+    let net = start(config("discovery-db", 1)).await;
+    let world = net.devnet.world().clone();
+    let chain = &net.endpoints.chains[0];
+    let enr_text = chain
+        .sequencer_enr
+        .clone()
+        .expect("the sequencer runs discv5");
+    let enr = parse_bootnode(&enr_text).unwrap();
+    let sequencer = peer_of(&chain.sequencer_p2p.parse().unwrap());
+
+    // First life: the bootnode is given; the sequencer is found and connected.
+    let trust = PublicKey::of(&SigningKey::from_bytes(&[42; 32]));
+    let mut spec = FollowerSpec::attested(chain.chain_id, vec![trust], 1);
+    spec.attest_gossip = true;
+    spec.p2p_bootnodes = vec![enr_text];
+    let a = world.add_follower(spec).await.unwrap();
+    let a_gossip = a.block_gossip().await.unwrap();
+    eventually("the follower connected to the sequencer", WAIT, || async {
+        a_gossip
+            .peers()
+            .await
+            .unwrap()
+            .contains(&sequencer)
+            .then_some(())
+    })
+    .await;
+    drop(a_gossip);
+    a.kill().await.unwrap();
+    let db = DiscoveryDb::File(a.data_dir().join(DEFAULT_DISCOVERY_DB));
+    eventually(
+        "the sequencer's record in the discovery DB",
+        WAIT,
+        || async {
+            db.load()
+                .iter()
+                .any(|e| e.node_id() == enr.node_id())
+                .then_some(())
+        },
+    )
+    .await;
+    eprintln!("discovery DB written after {:?}", started.elapsed());
+
+    // Second life, from the same data directory and execution client, without any bootnode.
+    let data_dir = a.data_dir().to_str().unwrap().to_string();
+    let signer = format!("{:#x}", chain.unsafe_block_signer);
+    let trust_key = trust.to_string();
+    let engine = a.el().engine_url();
+    let rpc = a.el().rpc_url();
+    let argv = [
+        "opfleet-follower",
+        "run",
+        "--rollup-config",
+        chain.rollup_config.to_str().unwrap(),
+        "--l2",
+        &engine,
+        "--l2.rpc",
+        &rpc,
+        "--l2.jwt-secret",
+        chain.jwt_secret_file.to_str().unwrap(),
+        "--data-dir",
+        &data_dir,
+        "--trust.keys",
+        &trust_key,
+        "--trust.threshold",
+        "1",
+        // Safe heads do not matter here: a source that never answers.
+        "--attest.source",
+        "http://127.0.0.1:9",
+        "--rpc.port",
+        "0",
+        "--p2p.listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--p2p.listen.udp",
+        "0",
+        "--p2p.advertise.ip",
+        "127.0.0.1",
+        "--p2p.unsafe-block-signer",
+        &signer,
+    ];
+    let Command::Run(args) = Cli::try_parse_from(argv).unwrap().command else {
+        panic!("not run");
+    };
+    let config = args.to_config().unwrap();
+    let p2p = config.p2p.as_ref().unwrap();
+    assert!(p2p.bootnodes.is_empty() && p2p.static_peers.is_empty());
+    let secret = JwtSecret::from_file(&config.jwt_secret).unwrap();
+    let el = EngineLayer::new(
+        &config.engine_url,
+        &config.l2_rpc_url,
+        secret,
+        &config.rollup,
+    )
+    .unwrap();
+    let node = FollowerNode::start(config, Arc::new(el), Extras::default())
+        .await
+        .unwrap();
+    let gossip = node.p2p().unwrap().clone();
+    let local = gossip
+        .local_enr()
+        .expect("discovery runs from the DB alone");
+    assert_eq!(local.ip4(), Some(std::net::Ipv4Addr::LOCALHOST));
+    eventually(
+        "the follower found the sequencer from its discovery DB",
+        WAIT,
+        || async {
+            let found = gossip
+                .discovered_peers()
+                .await
+                .unwrap()
+                .contains(&sequencer);
+            let connected = gossip.peers().await.unwrap().contains(&sequencer);
+            (found && connected).then_some(())
+        },
+    )
+    .await;
+    eprintln!(
+        "rejoined from the discovery DB after {:?}",
+        started.elapsed()
+    );
+
+    drop(gossip);
+    node.stop().await;
+    assert!(db.load().iter().any(|e| e.node_id() == enr.node_id()));
     net.stop().await;
 }

@@ -195,6 +195,7 @@ fn verifying_follower_config(
             priv_key_hex: None,
             priv_path: None,
             unsafe_block_signer: signer,
+            discovery: Default::default(),
         }),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
         metrics_addr: None,

@@ -8,8 +8,8 @@ use alloy::primitives::Address;
 use clap::Args;
 
 use crate::config::{
-    AttestGossipSettings, AttestedSources, ConfigError, FollowerConfig, HeadsSource, P2pSettings,
-    check_url, load_rollup, trust_policy,
+    AttestGossipSettings, AttestedSources, ConfigError, DiscoverySettings, FollowerConfig,
+    HeadsSource, P2pSettings, advertise_ip, advertise_port, check_url, load_rollup, trust_policy,
 };
 
 /// Flags of `run`.
@@ -99,13 +99,39 @@ pub struct RunArgs {
         value_delimiter = ','
     )]
     pub p2p_bootnodes: Vec<String>,
-    /// discv5 UDP listen port (discovery runs when bootnodes are given).
+    /// discv5 UDP listen port (discv5 runs when it has bootnodes or a discovery DB file).
     #[arg(
         long = "p2p.listen.udp",
         env = "OPFLEET_P2P_LISTEN_UDP",
         default_value_t = 9222
     )]
     pub p2p_listen_udp: u16,
+    /// Disable discv5 (node discovery).
+    #[arg(long = "p2p.no-discovery", env = "OPFLEET_P2P_NO_DISCOVERY")]
+    pub p2p_no_discovery: bool,
+    /// IP (or hostname, resolved to its first IPv4 address) advertised in the node's ENR instead
+    /// of the listen IP, for nodes behind NAT. Unset: the listen IP when it is not 0.0.0.0,
+    /// else what discv5 peers report.
+    #[arg(long = "p2p.advertise.ip", env = "OPFLEET_P2P_ADVERTISE_IP")]
+    pub p2p_advertise_ip: Option<String>,
+    /// TCP port advertised in the ENR; the --p2p.listen TCP port if 0.
+    #[arg(
+        long = "p2p.advertise.tcp",
+        env = "OPFLEET_P2P_ADVERTISE_TCP",
+        default_value_t = 0
+    )]
+    pub p2p_advertise_tcp: u16,
+    /// UDP port advertised in the ENR; the --p2p.listen.udp port if 0.
+    #[arg(
+        long = "p2p.advertise.udp",
+        env = "OPFLEET_P2P_ADVERTISE_UDP",
+        default_value_t = 0
+    )]
+    pub p2p_advertise_udp: u16,
+    /// File keeping the ENRs discv5 learnt, read back on start as extra bootnodes; `memory`
+    /// keeps nothing [default: <data-dir>/opnode_discovery_db].
+    #[arg(long = "p2p.discovery.path", env = "OPFLEET_P2P_DISCOVERY_PATH")]
+    pub p2p_discovery_path: Option<PathBuf>,
     /// P2P secp256k1 key, hex; takes precedence over --p2p.priv.path.
     #[arg(long = "p2p.priv.raw", env = "OPFLEET_P2P_PRIV_RAW")]
     pub p2p_priv_raw: Option<String>,
@@ -222,6 +248,7 @@ impl RunArgs {
                 unsafe_block_signer: self
                     .p2p_unsafe_block_signer
                     .ok_or(ConfigError::MissingUnsafeSigner)?,
+                discovery: self.discovery_settings()?,
             }),
             None => None,
         };
@@ -242,6 +269,24 @@ impl RunArgs {
                 .then(|| SocketAddr::new(self.metrics_addr, self.metrics_port)),
             verify_output_root: self.verify_output_root,
             healthz_max_safe_age: Duration::from_secs(self.healthz_max_safe_age),
+        })
+    }
+}
+
+impl RunArgs {
+    /// The discv5 flags, checked as op-node checks them.
+    fn discovery_settings(&self) -> Result<DiscoverySettings, ConfigError> {
+        Ok(DiscoverySettings {
+            disabled: self.p2p_no_discovery,
+            advertise_ip: self
+                .p2p_advertise_ip
+                .as_deref()
+                .filter(|v| !v.trim().is_empty())
+                .map(advertise_ip)
+                .transpose()?,
+            advertise_tcp: advertise_port("--p2p.advertise.tcp", self.p2p_advertise_tcp)?,
+            advertise_udp: advertise_port("--p2p.advertise.udp", self.p2p_advertise_udp)?,
+            path: self.p2p_discovery_path.clone(),
         })
     }
 }
@@ -292,7 +337,7 @@ mod tests {
     use clap::Parser;
 
     use crate::cli::{Cli, Command};
-    use crate::config::{ConfigError, HeadsSource};
+    use crate::config::{ConfigError, DiscoverySettings, HeadsSource};
 
     fn parse(extra: &[&str]) -> Result<crate::config::FollowerConfig, ConfigError> {
         let rollup = concat!(
@@ -433,5 +478,146 @@ mod tests {
             Some(std::path::Path::new("/keys/p2p.txt"))
         );
         assert_eq!(p2p.priv_key_hex, None);
+    }
+
+    /// A follow-source follower with unsafe-block P2P, plus `extra` flags.
+    fn p2p_args(extra: &[&str]) -> Vec<String> {
+        let signer = format!("{:#x}", alloy::primitives::Address::repeat_byte(1));
+        let mut argv: Vec<String> = [
+            "--l2.follow.source",
+            "http://b",
+            "--p2p.listen",
+            "/ip4/0.0.0.0/tcp/9222",
+            "--p2p.unsafe-block-signer",
+            signer.as_str(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        argv.extend(extra.iter().map(|s| s.to_string()));
+        argv
+    }
+
+    fn discovery(extra: &[&str]) -> Result<DiscoverySettings, ConfigError> {
+        let argv = p2p_args(extra);
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        Ok(parse(&argv)?.p2p.unwrap().discovery)
+    }
+
+    /// Set by the env-twin test in the child process it runs.
+    const CHILD_MARKER: &str = "OPFLEET_TEST_DISCOVERY_ENV_CHILD";
+
+    #[test]
+    fn discovery_flags_follow_op_node() {
+        if std::env::var_os(CHILD_MARKER).is_some() {
+            return;
+        }
+        // op-node's defaults: nothing advertised beyond the listen values, records kept in the
+        // data directory, discovery on.
+        assert_eq!(discovery(&[]).unwrap(), DiscoverySettings::default());
+        let d = discovery(&[
+            "--p2p.advertise.ip",
+            "203.0.113.7",
+            "--p2p.advertise.tcp",
+            "30303",
+            "--p2p.advertise.udp",
+            "30304",
+            "--p2p.discovery.path",
+            "memory",
+            "--p2p.no-discovery",
+        ])
+        .unwrap();
+        assert_eq!(
+            d,
+            DiscoverySettings {
+                disabled: true,
+                advertise_ip: Some(std::net::IpAddr::from([203, 0, 113, 7])),
+                advertise_tcp: Some(30303),
+                advertise_udp: Some(30304),
+                path: Some("memory".into()),
+            }
+        );
+        // 0 is op-node's "the listen port"; an empty IP is unset.
+        let d = discovery(&["--p2p.advertise.tcp", "0", "--p2p.advertise.ip", ""]).unwrap();
+        assert_eq!((d.advertise_tcp, d.advertise_ip), (None, None));
+        assert!(matches!(
+            discovery(&["--p2p.advertise.tcp", "80"]),
+            Err(ConfigError::ReservedPort {
+                flag: "--p2p.advertise.tcp",
+                port: 80
+            })
+        ));
+        assert!(matches!(
+            discovery(&["--p2p.advertise.ip", "2001:db8::1"]),
+            Err(ConfigError::AdvertiseIp { .. })
+        ));
+        let argv = p2p_args(&["--p2p.advertise.udp", "70000"]);
+        let mut full = vec![
+            "opfleet-follower",
+            "run",
+            "--l2",
+            "http://x",
+            "--l2.jwt-secret",
+            "/j",
+        ];
+        full.extend(argv.iter().map(String::as_str));
+        let err = Cli::try_parse_from(full).unwrap_err().to_string();
+        assert!(err.contains("--p2p.advertise.udp"), "{err}");
+    }
+
+    /// The env twins are read in a child process (this test binary, running only
+    /// [`env_twins_child`]), so no other test sees them.
+    #[test]
+    fn discovery_flags_have_env_twins() {
+        if std::env::var_os(CHILD_MARKER).is_some() {
+            return;
+        }
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new(exe)
+            .args([
+                "--exact",
+                "cli::run::tests::env_twins_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_MARKER, "1")
+            .env("OPFLEET_P2P_ADVERTISE_IP", "198.51.100.9")
+            .env("OPFLEET_P2P_ADVERTISE_TCP", "40000")
+            .env("OPFLEET_P2P_ADVERTISE_UDP", "40001")
+            .env("OPFLEET_P2P_DISCOVERY_PATH", "/var/lib/disc")
+            .env("OPFLEET_P2P_NO_DISCOVERY", "true")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("env twins read"), "{stdout}");
+    }
+
+    /// Run by [`discovery_flags_have_env_twins`] with the environment set.
+    #[test]
+    #[ignore = "run by discovery_flags_have_env_twins in a child process"]
+    fn env_twins_child() {
+        if std::env::var_os(CHILD_MARKER).is_none() {
+            return;
+        }
+        assert_eq!(
+            discovery(&[]).unwrap(),
+            DiscoverySettings {
+                disabled: true,
+                advertise_ip: Some(std::net::IpAddr::from([198, 51, 100, 9])),
+                advertise_tcp: Some(40000),
+                advertise_udp: Some(40001),
+                path: Some("/var/lib/disc".into()),
+            }
+        );
+        // A flag wins over its twin.
+        let d = discovery(&["--p2p.advertise.tcp", "40100"]).unwrap();
+        assert_eq!(d.advertise_tcp, Some(40100));
+        println!("env twins read");
     }
 }

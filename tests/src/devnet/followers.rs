@@ -385,6 +385,7 @@ fn follower_config(
         priv_key_hex: Some(keys::node_p2p(name).to_string()),
         priv_path: None,
         unsafe_block_signer: chain.unsafe_block_signer,
+        discovery: Default::default(),
     });
     Ok(FollowerConfig {
         rollup: chain.rollup.clone(),

@@ -31,7 +31,7 @@ use super::nodes::{BatcherFaultError, BatcherNode, SequencerNode};
 use super::supernodes::{FleetSupernode, SupernodeSpec};
 use crate::batcher::{BatcherConfig, BatcherError, L1Sink};
 use crate::el::{ChainSpec, JwtSecret, SimEl, SimElConfig, SimElHandle, SpawnError};
-use crate::l1::{L1, L1Config, L1Error, L1Handle, ReorgError, ReorgOutcome};
+use crate::l1::{L1, L1Config, L1Error, L1Handle, ReorgError, ReorgMode, ReorgOutcome};
 use crate::sequencer::{
     DevnetChainConfig, InteropFeed, RollupAnchor, Sequencer, SequencerConfig, SequencerError,
 };
@@ -424,8 +424,15 @@ impl World {
         }
     }
 
-    /// Reorgs the last `depth` L1 blocks away (they are replaced by `depth + 1` new ones).
+    /// Reorgs the last `depth` L1 blocks away (they are replaced by `depth + 1` new ones);
+    /// the new branch re-includes their transactions at once.
     pub fn l1_reorg(&self, depth: u64) -> Result<ReorgOutcome, FaultError> {
+        self.l1_reorg_with(depth, ReorgMode::Requeue)
+    }
+
+    /// Reorgs the last `depth` L1 blocks away, their transactions treated as `mode` says
+    /// (with [`ReorgMode::DropSubmitted`] the batchers must notice and post again).
+    pub fn l1_reorg_with(&self, depth: u64, mode: ReorgMode) -> Result<ReorgOutcome, FaultError> {
         if depth >= self.confs {
             tracing::warn!(
                 depth,
@@ -433,7 +440,7 @@ impl World {
                 "L1 reorg may reach the sequencers' L1 origins"
             );
         }
-        Ok(self.l1.reorg(depth)?)
+        Ok(self.l1.reorg_with(depth, mode)?)
     }
 
     /// The next block of `chain` carries an executing message for a log that does not exist.
@@ -520,7 +527,7 @@ impl World {
         tokio::time::sleep(plan.at).await;
         tracing::warn!(?plan, "applying the start-time fault plan");
         if let Some(depth) = plan.l1_reorg_depth
-            && let Err(e) = self.l1_reorg(depth)
+            && let Err(e) = self.l1_reorg_with(depth, plan.l1_reorg_mode)
         {
             tracing::error!(error = %e, "planned L1 reorg failed");
         }

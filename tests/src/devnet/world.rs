@@ -233,6 +233,8 @@ pub struct ChainStatus {
     pub batch_txs: u64,
     /// The batcher's last error.
     pub batcher_error: Option<String>,
+    /// Times the running batcher posted again what an L1 reorg lost.
+    pub batcher_l1_rewinds: u64,
 }
 
 /// One fleet node.
@@ -500,6 +502,7 @@ impl World {
                     batcher_paused: live.as_ref().map(|s| s.paused),
                     batcher_posted: live.as_ref().and_then(|s| s.posted),
                     batch_txs: earlier + live.as_ref().map_or(0, |s| s.txs),
+                    batcher_l1_rewinds: live.as_ref().map_or(0, |s| s.l1_rewinds),
                     batcher_error: live.and_then(|s| s.last_error),
                 }
             })

@@ -257,3 +257,67 @@ async fn l1_reorg_that_loses_batcher_transactions_is_posted_again() {
     assert_eq!(nonces, (0..status.nonce).collect::<Vec<_>>());
     assert_eq!(status.nonce, w.l1.with_chain(|c| c.sent_by(batcher_addr)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l1_reorg_that_loses_half_a_channel_posts_the_whole_channel_again() {
+    let mut w = world().await;
+    // One block of hardly compressible data: its channel takes two calldata transactions.
+    let big = BlockShape {
+        txs: 40,
+        input_len: 4_000,
+        random: true,
+        salt: 0,
+    };
+    build_blocks(&mut w, 1, big).await;
+    let mut config = batcher_config(&w);
+    config.da = DataAvailability::calldata();
+    // Time to mine the first transaction alone into a block.
+    config.submit_delay = Duration::from_secs(1);
+    let batcher = spawn_batcher(&w, config).await;
+    // The channel closes after two L1 blocks.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while batcher.status().txs == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            batcher.status()
+        );
+        w.l1.mine();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w.l1.mine();
+    wait_txs(&batcher, 2).await;
+    w.l1.mine();
+    let batcher_addr = batcher_address();
+    let holders: Vec<u64> = w.l1.with_chain(|c| {
+        c.range(0, c.head().header.number)
+            .filter(|b| b.txs.iter().any(|m| m.tx.tx.signer() == batcher_addr))
+            .map(|b| b.header.number)
+            .collect()
+    });
+    assert_eq!(holders.len(), 2, "the two frames in one block: {holders:?}");
+    let head = w.l1.head().number;
+    assert_eq!(holders[1], head);
+
+    // The second frame's block goes, with the transaction: half a channel stays on L1.
+    w.l1.reorg_with(1, ReorgMode::DropSubmitted).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while batcher.status().l1_rewinds == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            batcher.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(batcher.status().lost_txs, 1);
+    post_through(&w, &batcher, 1).await;
+    batcher.stop().await;
+    let posted = read_posted(&w.l1).await;
+    assert_posted_chain(&w, &posted, 1, 1);
+    // The unfinished channel is replaced by the new one, which carries both frames again.
+    assert_eq!(posted.incomplete, 1);
+    assert_eq!(posted.channels.len(), 1);
+    assert_eq!(posted.channels[0].txs, 2);
+    assert_eq!(posted.txs, 3);
+}

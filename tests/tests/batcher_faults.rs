@@ -1,5 +1,6 @@
 //! Faults around the batcher: it is paused and resumed (briefly, and past a channel timeout),
-//! the L2 chain reorgs its unsafe blocks, and the L1 reorgs the blocks holding its transactions.
+//! the L2 chain reorgs its unsafe blocks, and the L1 reorgs the blocks holding its transactions
+//! (re-including them, or losing them so that the batcher must post again).
 //! In every case the batches read back from L1 must still cover every canonical L2 block.
 
 mod batcher_support;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use batcher_support::*;
 use opfleet_tests::batcher::{BatcherHandle, DataAvailability};
+use opfleet_tests::l1::ReorgMode;
 
 async fn wait_txs(batcher: &BatcherHandle, txs: u64) {
     for _ in 0..1_000 {
@@ -185,4 +187,137 @@ async fn l1_reorg_of_batcher_transactions_loses_nothing() {
     let posted = read_posted(&w.l1).await;
     assert_posted_chain(&w, &posted, 1, 10);
     assert_eq!(posted.incomplete, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l1_reorg_that_loses_batcher_transactions_is_posted_again() {
+    let mut w = world().await;
+    let batcher_addr = batcher_address();
+    let batcher = spawn_batcher(&w, batcher_config(&w)).await;
+    // Two rounds, so that the L1 holds at least two channels in different blocks.
+    build_blocks(&mut w, 5, BlockShape::SMALL).await;
+    post_through(&w, &batcher, 5).await;
+    build_blocks(&mut w, 5, BlockShape::SMALL).await;
+    post_through(&w, &batcher, 10).await;
+    let (head, batch_blocks) = w.l1.with_chain(|c| {
+        let head = c.head().header.number;
+        let blocks: Vec<u64> = c
+            .range(0, head)
+            .filter(|b| b.txs.iter().any(|m| m.tx.tx.signer() == batcher_addr))
+            .map(|b| b.header.number)
+            .collect();
+        (head, blocks)
+    });
+    let newest = *batch_blocks.last().unwrap();
+    assert!(
+        batch_blocks.first() < Some(&newest),
+        "one L1 block holds every batch: {batch_blocks:?}"
+    );
+    let before = batcher.status();
+    assert_eq!(before.nonce, w.l1.with_chain(|c| c.sent_by(batcher_addr)));
+
+    // Drop the newest block that carries a batcher transaction; its transactions are lost.
+    let depth = head - newest + 1;
+    let outcome = w.l1.reorg_with(depth, ReorgMode::DropSubmitted).unwrap();
+    assert_eq!(outcome.dropped.len() as u64, depth);
+    let nonce_after_reorg = w.l1.with_chain(|c| c.sent_by(batcher_addr));
+    assert!(nonce_after_reorg < before.nonce);
+    let lost = before.nonce - nonce_after_reorg;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while batcher.status().l1_rewinds == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the batcher did not notice the lost transactions: {:?}",
+            batcher.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let rewound = batcher.status();
+    assert_eq!(rewound.lost_txs, lost);
+    assert!(rewound.posted.is_some_and(|p| p.number < 10), "{rewound:?}");
+
+    // It posts the lost blocks again, then goes on with new ones from the L1's nonce.
+    post_through(&w, &batcher, 10).await;
+    build_blocks(&mut w, 2, BlockShape::SMALL).await;
+    post_through(&w, &batcher, 12).await;
+    let status = batcher.status();
+    batcher.stop().await;
+    assert_eq!(status.l1_rewinds, 1);
+    let posted = read_posted(&w.l1).await;
+    assert_posted_chain(&w, &posted, 1, 12);
+    // The batcher's nonces on L1 are 0, 1, ... without a gap or a repeat.
+    let mut nonces: Vec<u64> = w.l1.with_chain(|c| {
+        c.range(0, c.head().header.number)
+            .flat_map(|b| b.txs.iter())
+            .filter(|m| m.tx.tx.signer() == batcher_addr)
+            .map(|m| alloy::consensus::Transaction::nonce(m.tx.tx.inner()))
+            .collect()
+    });
+    nonces.sort_unstable();
+    assert_eq!(nonces, (0..status.nonce).collect::<Vec<_>>());
+    assert_eq!(status.nonce, w.l1.with_chain(|c| c.sent_by(batcher_addr)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l1_reorg_that_loses_half_a_channel_posts_the_whole_channel_again() {
+    let mut w = world().await;
+    // One block of hardly compressible data: its channel takes two calldata transactions.
+    let big = BlockShape {
+        txs: 40,
+        input_len: 4_000,
+        random: true,
+        salt: 0,
+    };
+    build_blocks(&mut w, 1, big).await;
+    let mut config = batcher_config(&w);
+    config.da = DataAvailability::calldata();
+    // Time to mine the first transaction alone into a block.
+    config.submit_delay = Duration::from_secs(1);
+    let batcher = spawn_batcher(&w, config).await;
+    // The channel closes after two L1 blocks.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while batcher.status().txs == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            batcher.status()
+        );
+        w.l1.mine();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w.l1.mine();
+    wait_txs(&batcher, 2).await;
+    w.l1.mine();
+    let batcher_addr = batcher_address();
+    let holders: Vec<u64> = w.l1.with_chain(|c| {
+        c.range(0, c.head().header.number)
+            .filter(|b| b.txs.iter().any(|m| m.tx.tx.signer() == batcher_addr))
+            .map(|b| b.header.number)
+            .collect()
+    });
+    assert_eq!(holders.len(), 2, "the two frames in one block: {holders:?}");
+    let head = w.l1.head().number;
+    assert_eq!(holders[1], head);
+
+    // The second frame's block goes, with the transaction: half a channel stays on L1.
+    w.l1.reorg_with(1, ReorgMode::DropSubmitted).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while batcher.status().l1_rewinds == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            batcher.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(batcher.status().lost_txs, 1);
+    post_through(&w, &batcher, 1).await;
+    batcher.stop().await;
+    let posted = read_posted(&w.l1).await;
+    assert_posted_chain(&w, &posted, 1, 1);
+    // The unfinished channel is replaced by the new one, which carries both frames again.
+    assert_eq!(posted.incomplete, 1);
+    assert_eq!(posted.channels.len(), 1);
+    assert_eq!(posted.channels[0].txs, 2);
+    assert_eq!(posted.txs, 3);
 }

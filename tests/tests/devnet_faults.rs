@@ -73,6 +73,64 @@ async fn l1_reorg_replaces_blocks_and_the_chain_goes_on() {
     net.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn l1_reorg_that_drops_transactions_makes_the_batcher_post_again() {
+    let net = start(config("reorg-drop", 1)).await;
+    let l1 = net.endpoints.l1.clone();
+    eventually("12 L1 blocks", WAIT, || async {
+        (block_number(&l1).await >= 12).then_some(())
+    })
+    .await;
+    let bad = net
+        .admin::<Value>("admin_l1Reorg", rpc_params![2, "forget"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&bad, ClientError::Call(e) if e.code() == -32602),
+        "{bad:?}"
+    );
+    // The batcher posts every few L1 blocks: reorg 3 away until one of its transactions is lost.
+    let mut posted_before = None;
+    for _ in 0..10 {
+        let (_, posted) = batcher_progress(&net).await;
+        let r: Reorg = net
+            .admin("admin_l1Reorg", rpc_params![3, "dropSubmitted"])
+            .await
+            .unwrap();
+        assert_eq!(r.dropped.len(), 3);
+        let rewound = tokio::time::timeout(Duration::from_secs(3), async {
+            loop {
+                if batcher_progress(&net).await.0 > 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        if rewound.is_ok() {
+            posted_before = Some(posted.unwrap_or(0));
+            break;
+        }
+    }
+    let posted_before = posted_before.expect("a reorg that lost a batcher transaction");
+    eventually("the lost blocks posted again and more", WAIT, || async {
+        let (_, posted) = batcher_progress(&net).await;
+        (posted? > posted_before).then_some(())
+    })
+    .await;
+    net.stop().await;
+}
+
+/// The batcher's L1 rewinds and last posted block, from `admin_status`.
+async fn batcher_progress(net: &TestNet) -> (u64, Option<u64>) {
+    let s: Value = net.admin("admin_status", rpc_params![]).await.unwrap();
+    let c = &s["chains"][0];
+    (
+        c["batcher_l1_rewinds"].as_u64().unwrap(),
+        c["batcher_posted"]["number"].as_u64(),
+    )
+}
+
 /// The receipts' logs of `number` on `url` as (block-wide index, log).
 async fn logs(url: &str, number: u64) -> Vec<alloy::rpc::types::Log> {
     let receipts = call(

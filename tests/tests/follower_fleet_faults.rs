@@ -3,17 +3,19 @@
 //! again while finalized never moves back; a follower killed and restarted serves no older
 //! heads than before and catches up.
 //!
-//! The devnet's L1 re-includes the reorged batch transactions in the first block of the new
-//! branch, so each pool member is back for well under a second. A member signs its rewound
-//! head even when it re-derived past it before signing, so a follower of one member always
-//! sees safe go back; a 2-of-3 follower moves back only when two members' latest attestations
-//! are back at the same moment, which that timing rarely gives, so it is held to: never off
-//! the sequencer's chain, safe on past the reorg, finalized never back.
+//! The reorg loses the batcher's transactions of the dropped blocks (`ReorgMode::DropSubmitted`,
+//! a real L1's mempool forgetting them), so the new branch holds no batches past the fork until
+//! the batcher notices and posts again. The test holds the batcher paused from just before the
+//! reorg until the 2-of-3 follower's safe head is back: every pool member then sits at its
+//! rewound head together, so a quorum on the lower head forms whatever the machine's load
+//! (with the L1's default re-inclusion each member is back for well under a second and two of
+//! them rarely at once). The follower of one member must see safe go back as well.
 //!
 //! ```text
-//!  L1 ─ reorg(≤6): blocks holding batches replaced ─▶ pool rewinds, re-signs the lower head,
-//!                                                     re-derives, re-signs
-//!                   ─▶ follower of one member: safe back, then on; 2-of-3: on; finalized ↑ only
+//!  batcher paused ─ L1 reorg(≤6, drop submitted txs): blocks holding batches replaced, batches lost
+//!     ─▶ pool rewinds, signs the lower head ─▶ followers (1-of-1 and 2-of-3): safe back
+//!  batcher resumed ─▶ sees its lost txs, posts those blocks again ─▶ pool re-derives, signs
+//!     ─▶ followers: safe on past the reorg; finalized ↑ only (follower and its EL)
 //!  follower kill ─ pool moves on ─ restart ─▶ stored heads served at once, then caught up
 //! ```
 //! The tests of one binary share the machine's two cores, so they run one at a time.
@@ -27,6 +29,7 @@ use devnet_support::fleet::*;
 use devnet_support::*;
 use opfleet_attest::PublicKey;
 use opfleet_tests::devnet::{FleetNode, FollowerSpec};
+use opfleet_tests::l1::ReorgMode;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -71,9 +74,11 @@ async fn an_l1_reorg_moves_safe_back_and_on_while_finalized_never_moves_back() {
 
     // Reorg while the follower's safe head was derived from one of the last few L1 blocks, deep
     // enough to take away the batches it came from (a loaded machine derives a few blocks
-    // behind the L1 head).
+    // behind the L1 head). The batcher is paused first, so nothing is posted again until the
+    // followers were seen back.
+    let chain = f.chain_id();
     let mut reorged = None;
-    let mut mark = 0;
+    let (mut mark, mut solo_mark) = (0, 0);
     for _ in 0..10 {
         let polls = std::sync::atomic::AtomicU64::new(0);
         let att = eventually("safe head derived from a recent L1 block", WAIT, || async {
@@ -91,12 +96,22 @@ async fn an_l1_reorg_moves_safe_back_and_on_while_finalized_never_moves_back() {
             }
             let depth = (head + 1).checked_sub(l.attestation.derived_from.number)?;
             let limit = MAX_DEPTH.min(head.saturating_sub(world.l1().finalized().number));
-            (depth <= limit && accepted == l.attestation.block).then_some((l.attestation, depth))
+            (depth <= limit && accepted == l.attestation.block).then_some(l.attestation)
         })
         .await;
-        let (att, depth) = att;
-        mark = solo_log.seen().len();
-        let out = world.l1_reorg(depth).unwrap();
+        world.batcher_stop(chain).await.unwrap();
+        // The L1 may have moved on while the batcher paused.
+        let head = world.l1().head().number;
+        let limit = MAX_DEPTH.min(head.saturating_sub(world.l1().finalized().number));
+        let depth = (head + 1).saturating_sub(att.derived_from.number);
+        if depth > limit {
+            world.batcher_resume(chain).await.unwrap();
+            continue;
+        }
+        (mark, solo_mark) = (log.seen().len(), solo_log.seen().len());
+        let out = world
+            .l1_reorg_with(depth, ReorgMode::DropSubmitted)
+            .unwrap();
         eprintln!(
             "reorg of L1 #{}..: safe #{} derived from L1 #{}",
             out.dropped[0].number, att.block.number, att.derived_from.number
@@ -105,6 +120,7 @@ async fn an_l1_reorg_moves_safe_back_and_on_while_finalized_never_moves_back() {
             reorged = Some((att, out));
             break;
         }
+        world.batcher_resume(chain).await.unwrap();
     }
     let (att, out) = reorged.expect("a reorg under the safe head's L1 block");
     let before = att.block.number;
@@ -116,18 +132,31 @@ async fn an_l1_reorg_moves_safe_back_and_on_while_finalized_never_moves_back() {
         started.elapsed()
     );
 
-    let back = eventually("one-member follower's safe moves back", WAIT, || async {
-        solo_log.seen()[mark..]
+    // Both followers go back below the reorged safe head, the 2-of-3 one on a quorum of
+    // rewound attestations.
+    let back = eventually("2-of-3 follower's safe moves back", WAIT, || async {
+        log.seen()[mark..]
+            .iter()
+            .filter_map(|h| h.safe)
+            .find(|s| s.block.number < before)
+    })
+    .await;
+    assert!(on_chain(&world, back.block.id()), "{back:?}");
+    let solo_back = eventually("one-member follower's safe moves back", WAIT, || async {
+        solo_log.seen()[solo_mark..]
             .iter()
             .filter_map(|h| h.safe)
             .find(|s| s.block.number < before)
     })
     .await;
     eprintln!(
-        "safe back to #{} after {:?}",
+        "safe back to #{} (2-of-3) and #{} (one member) after {:?}; batcher resumes",
         back.block.number,
+        solo_back.block.number,
         started.elapsed()
     );
+    world.batcher_resume(chain).await.unwrap();
+
     let on = eventually("follower safe moves on past the reorg", WAIT, || async {
         converged(&world, &f, &keys, 2).filter(|c| c.safe.number > before)
     })
@@ -147,6 +176,18 @@ async fn an_l1_reorg_moves_safe_back_and_on_while_finalized_never_moves_back() {
         },
     )
     .await;
+    let rewinds = world.status().chains[0].batcher_l1_rewinds;
+    assert!(rewinds >= 1, "the batcher never posted lost blocks again");
+    // In the 2-of-3 follower's log: back below the reorged head, then on past it.
+    let safes: Vec<u64> = log.seen()[mark..]
+        .iter()
+        .filter_map(|h| h.safe.map(|s| s.block.number))
+        .collect();
+    let back_at = safes.iter().position(|n| *n < before).unwrap();
+    assert!(
+        safes[back_at..].iter().any(|n| *n > before),
+        "2-of-3 follower's safe heads after the reorg: {safes:?}"
+    );
     sampler.abort();
     solo_log.assert_finalized_monotonic();
     for h in log.seen().iter().chain(solo_log.seen().iter()) {

@@ -4,9 +4,19 @@
 //! every poll: load ──▶ pending ──▶ open channel ──close──▶ outbox ──submit──▶ L1
 //!               │ parent hash breaks: drop pending, open and outbox; tip := L2 safe head
 //!               └ outbox front timed out: its blocks and all later ones go back to pending
-//! posted channel ──▶ inflight (last tx, last block) ──last tx in a finalized L1 block──▶
-//!                    status.finalized; the head sink's safe and finalized := that block
+//! sent tx ──▶ unconfirmed (hash, nonce, channel, its blocks) ──in a finalized L1 block──▶
+//!             popped; a channel's last tx: status.finalized, the head sink's safe and
+//!             finalized := the channel's last block
+//!         └── gone from L1 (reorged out, mempool forgot it, the L1 nonce fell below it) ──▶
+//!             rewind: tip := block before that tx's channel; pending, open, outbox dropped;
+//!             nonce := the L1's; the blocks are loaded and batched again in new channels
 //! ```
+//! A lost transaction's channel may have its first frames still on L1: they are an unfinished
+//! channel there, which the next channel's first frame replaces (Holocene) or which times
+//! out. Channels are sent one after the other in nonce order, and a reorg drops a suffix of
+//! the batcher's transactions, so every block before the lost channel is still fully on L1
+//! and derivation's safe head on the new branch is the block the rewind restarts after (as
+//! op-batcher rewinds its cursors by the least it must).
 //! The sequencer does not derive, so its execution client would keep genesis as safe and
 //! finalized forever (and could prune nothing). What the batcher got finalized on L1 is what
 //! derivation would make finalized; it also stands in for safe, since no L1 reorg reaches it.
@@ -24,7 +34,7 @@ use super::channel_builder::{
     AddOutcome, BatchedBlock, ChannelBuildError, ChannelBuilder, ChannelSettings, ClosedChannel,
 };
 use super::l2_source::{L2Source, L2SourceError};
-use super::submitter::{L1Sink, TxBuildError, TxFactory};
+use super::submitter::{L1Sink, TxBuildError, TxFactory, TxStatus};
 use super::{BatcherConfig, Control, SharedStatus, status_of};
 use crate::l1::SubmitError;
 
@@ -51,6 +61,21 @@ struct Outgoing {
     first_post_l1: Option<u64>,
 }
 
+/// A sent transaction not yet seen in a finalized L1 block.
+#[derive(Clone, Copy, Debug)]
+struct SentTx {
+    hash: alloy::primitives::B256,
+    nonce: u64,
+    channel: ChannelId,
+    /// The L2 block before the channel's first block: batching restarts after it if this
+    /// transaction is lost.
+    resume_after: BlockId,
+    /// The channel's last L2 block.
+    last_block: BlockId,
+    /// Whether this transaction carried the channel's last frames.
+    completes: bool,
+}
+
 /// The batcher's state, owned by its task.
 pub(super) struct Driver {
     config: BatcherConfig,
@@ -66,12 +91,13 @@ pub(super) struct Driver {
     outbox: VecDeque<Outgoing>,
     nonce: u64,
     last_submit: Option<Instant>,
-    /// Fully posted channels not yet finalized on L1: last transaction, last L2 block.
-    inflight: VecDeque<(alloy::primitives::B256, BlockId)>,
+    /// Sent transactions not yet finalized on L1, in nonce order.
+    unconfirmed: VecDeque<SentTx>,
 }
 
-/// Posted channels watched for finalization at most (older ones are forgotten).
-const MAX_INFLIGHT: usize = 1024;
+/// Sent transactions watched at most (older ones are forgotten: neither their finalization
+/// nor their loss is seen).
+const MAX_UNCONFIRMED: usize = 4096;
 
 impl Driver {
     /// A driver that starts after `safe`.
@@ -104,7 +130,7 @@ impl Driver {
             outbox: VecDeque::new(),
             nonce,
             last_submit: None,
-            inflight: VecDeque::new(),
+            unconfirmed: VecDeque::new(),
         }
     }
 
@@ -135,6 +161,7 @@ impl Driver {
 
     async fn tick(&mut self, control: &watch::Receiver<Control>) -> Result<(), TickError> {
         self.track_finalized();
+        self.recover_lost();
         self.load().await?;
         let l1_head = self.l1.head().number;
         if let Err(e) = self.fill_channels(l1_head) {
@@ -186,24 +213,30 @@ impl Driver {
         self.pending.clear();
         self.open = None;
         self.outbox.clear();
-        self.inflight
-            .retain(|(_, block)| block.number <= safe.number);
+        self.unconfirmed
+            .retain(|t| t.last_block.number <= safe.number);
         let mut status = status_of(&self.status);
         status.l2_reorgs += 1;
         status.loaded = Some(safe);
         Ok(())
     }
 
-    /// Moves channels whose last transaction is finalized on L1 out of `inflight`, and
-    /// reports the newest one's last block as finalized.
+    /// Pops transactions in finalized L1 blocks off `unconfirmed`, and reports the newest
+    /// completed channel's last block as finalized.
     fn track_finalized(&mut self) {
+        let next_nonce = self.l1.nonce(self.factory.address());
         let mut finalized = None;
-        while let Some((tx, block)) = self.inflight.front().copied() {
-            if !self.l1.is_finalized(&tx) {
-                break;
+        while let Some(t) = self.unconfirmed.front().copied() {
+            match self.l1.tx_status(&t.hash) {
+                TxStatus::Finalized => {}
+                // Below the L1's nonce yet unknown: its block was pruned, behind finalized.
+                TxStatus::Unknown if t.nonce < next_nonce => {}
+                _ => break,
             }
-            finalized = Some(block);
-            self.inflight.pop_front();
+            if t.completes {
+                finalized = Some(t.last_block);
+            }
+            self.unconfirmed.pop_front();
         }
         let Some(block) = finalized else { return };
         status_of(&self.status).finalized = Some(block);
@@ -211,6 +244,57 @@ impl Driver {
             sink.set_safe(block);
             sink.set_finalized(block);
         }
+    }
+
+    /// If the L1 lost sent transactions (an L1 reorg dropped their blocks and the mempool
+    /// forgot them), starts batching again after the last block whose frames are all still on
+    /// L1, with the L1's nonce. True when it rewound.
+    fn recover_lost(&mut self) -> bool {
+        let next_nonce = self.l1.nonce(self.factory.address());
+        if next_nonce >= self.nonce {
+            return false;
+        }
+        let lost = self
+            .unconfirmed
+            .iter()
+            .position(|t| t.nonce >= next_nonce && self.l1.tx_status(&t.hash) == TxStatus::Unknown);
+        let resume_after = lost
+            .and_then(|i| self.unconfirmed.get(i))
+            .map(|t| t.resume_after);
+        let lost_txs = self.nonce - next_nonce;
+        self.nonce = next_nonce;
+        if let Some(i) = lost {
+            self.unconfirmed.truncate(i);
+        }
+        let mut status = status_of(&self.status);
+        status.nonce = next_nonce;
+        status.lost_txs += lost_txs;
+        let Some(after) = resume_after else {
+            // Only transactions of channels no longer needed were lost (given up, or of
+            // blocks an L2 reorg replaced): the nonce is all there is to fix.
+            tracing::warn!(
+                lost_txs,
+                nonce = next_nonce,
+                "L1 lost batcher transactions of abandoned channels"
+            );
+            return false;
+        };
+        tracing::warn!(
+            lost_txs,
+            nonce = next_nonce,
+            resume_after = after.number,
+            "L1 lost batcher transactions; batching again from the block after the last one fully on L1"
+        );
+        self.tip = after;
+        self.pending.clear();
+        self.open = None;
+        self.outbox.clear();
+        status.l1_rewinds += 1;
+        status.loaded = Some(after);
+        if status.posted.is_some_and(|p| p.number > after.number) {
+            status.posted = Some(after);
+        }
+        true
     }
 
     /// Moves pending blocks into channels and closes channels that are full or old enough.
@@ -276,6 +360,9 @@ impl Driver {
         if !timed_out {
             return false;
         }
+        let abandoned: Vec<ChannelId> = self.outbox.iter().map(|o| o.channel.id).collect();
+        // What was sent of them no longer matters: its blocks are batched again.
+        self.unconfirmed.retain(|t| !abandoned.contains(&t.channel));
         let mut blocks: VecDeque<BatchedBlock> = self
             .outbox
             .drain(..)
@@ -304,6 +391,10 @@ impl Driver {
                     tokio::time::sleep_until(next).await;
                 }
             }
+            if self.recover_lost() {
+                // The lost blocks are loaded and batched again at the next tick.
+                return Ok(());
+            }
             let l1_head = self.l1.head().number;
             if self.requeue_if_timed_out(l1_head) {
                 // Re-batched blocks go out in new channels first.
@@ -313,6 +404,19 @@ impl Driver {
             let Some(front) = self.outbox.front() else {
                 break;
             };
+            let (Some(first), Some(last)) =
+                (front.channel.blocks.first(), front.channel.blocks.last())
+            else {
+                // A channel is closed only with blocks in it.
+                self.outbox.pop_front();
+                continue;
+            };
+            let resume_after = BlockId {
+                number: first.block.number.saturating_sub(1),
+                hash: first.block.parent_hash,
+            };
+            let last_block = last.block.id();
+            let channel = front.channel.id;
             let end = (front.next_frame + per_tx).min(front.channel.frames.len());
             let frames = front
                 .channel
@@ -339,6 +443,7 @@ impl Driver {
                 }
             }
             self.last_submit = Some(Instant::now());
+            let nonce = self.nonce;
             self.nonce += 1;
             let done = match self.outbox.front_mut() {
                 Some(front) => {
@@ -355,11 +460,16 @@ impl Driver {
             } else {
                 None
             };
-            if let Some(block) = posted {
-                self.inflight.push_back((last_tx, block));
-                if self.inflight.len() > MAX_INFLIGHT {
-                    self.inflight.pop_front();
-                }
+            self.unconfirmed.push_back(SentTx {
+                hash: last_tx,
+                nonce,
+                channel,
+                resume_after,
+                last_block,
+                completes: posted.is_some(),
+            });
+            if self.unconfirmed.len() > MAX_UNCONFIRMED {
+                self.unconfirmed.pop_front();
             }
             let mut status = status_of(&self.status);
             status.txs += 1;

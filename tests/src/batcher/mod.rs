@@ -17,7 +17,11 @@
 //!   everything not yet posted and restarts from the L2 safe head;
 //! - a channel whose posting takes longer than `channel_timeout - sub_safety_margin` L1 blocks
 //!   (say after a long pause) is abandoned and its blocks are batched again in a new channel;
-//! - an L1 reorg needs nothing: the L1 re-includes the batcher's transactions itself.
+//! - an L1 reorg that re-includes the batcher's transactions (the devnet L1's default) needs
+//!   nothing; one that loses them (`ReorgMode::DropSubmitted`, a real L1's mempool forgetting
+//!   them) shows as sent transactions neither mined nor pending and an L1 nonce below the
+//!   batcher's: it rewinds to the last block whose channel is fully on L1 and batches the rest
+//!   again in new channels, from the L1's nonce (see `driver`).
 //!
 //! [`BatcherHandle::pause`] stops all work (no transaction is sent once it returns);
 //! [`BatcherHandle::resume`] continues from the same state, so no block is lost.
@@ -42,7 +46,7 @@ pub use channel_builder::{
     BatchKind, BatchedBlock, ChannelBuilder, ChannelSettings, ClosedChannel,
 };
 pub use l2_source::{L2Source, L2SourceError};
-pub use submitter::{DataAvailability, L1Fees, L1Sink, MAX_BLOBS_PER_TX, TxFactory};
+pub use submitter::{DataAvailability, L1Fees, L1Sink, MAX_BLOBS_PER_TX, TxFactory, TxStatus};
 
 use crate::l1::L1Handle;
 
@@ -195,6 +199,10 @@ pub struct BatcherStatus {
     pub l2_reorgs: u64,
     /// Channels given up because their posting ran into the channel timeout.
     pub timed_out_channels: u64,
+    /// Sent transactions the L1 lost (reorged out and forgotten by its mempool).
+    pub lost_txs: u64,
+    /// Rewinds after lost transactions (each batches again from the last block fully on L1).
+    pub l1_rewinds: u64,
     /// The last error met (the batcher retries at the next poll).
     pub last_error: Option<String>,
 }

@@ -80,17 +80,34 @@ pub trait L1Sink: Send + Sync + 'static {
     fn fees(&self) -> L1Fees;
     /// The batcher the SystemConfig names as of the head.
     fn batcher(&self) -> Address;
-    /// Transactions of `sender` the chain holds (mined), i.e. its next nonce after a restart.
+    /// `sender`'s next nonce: its canonical transactions plus its queued ones (after a restart,
+    /// or after an L1 reorg lost some of them).
     fn nonce(&self, sender: Address) -> u64;
-    /// Whether transaction `tx` is in a canonical block at or below the finalized block
-    /// (`false` while it is pending, in a newer block, or unknown).
-    fn is_finalized(&self, tx: &B256) -> bool;
+    /// Where transaction `tx` is as of the head.
+    fn tx_status(&self, tx: &B256) -> TxStatus;
     /// Sends a signed transaction (with the blobs of a type-3 one).
     fn submit(
         &self,
         tx: TxEnvelope,
         sidecar: Option<BlobTransactionSidecar>,
     ) -> Result<B256, SubmitError>;
+}
+
+/// Where a sent transaction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxStatus {
+    /// Waiting to be mined.
+    Pending,
+    /// In canonical block `block`, above the finalized one.
+    Included {
+        /// Block number.
+        block: u64,
+    },
+    /// In a canonical block at or below the finalized one.
+    Finalized,
+    /// Neither pending nor in a kept canonical block: lost in an L1 reorg, or (for an old
+    /// transaction) in a block pruned from history.
+    Unknown,
 }
 
 /// Fees of the next L1 block.
@@ -126,13 +143,15 @@ impl L1Sink for L1Handle {
     }
 
     fn nonce(&self, sender: Address) -> u64 {
-        self.with_chain(|c| c.sent_by(sender))
+        self.with_chain(|c| c.pending_nonce(sender))
     }
 
-    fn is_finalized(&self, tx: &B256) -> bool {
-        self.with_chain(|c| {
-            c.tx_location(tx)
-                .is_some_and(|at| at.block <= c.finalized().header.number)
+    fn tx_status(&self, tx: &B256) -> TxStatus {
+        self.with_chain(|c| match c.tx_location(tx) {
+            Some(at) if at.block <= c.finalized().header.number => TxStatus::Finalized,
+            Some(at) => TxStatus::Included { block: at.block },
+            None if c.is_queued(tx) => TxStatus::Pending,
+            None => TxStatus::Unknown,
         })
     }
 

@@ -11,6 +11,7 @@ use opfleet_protocol::compression::{Compression, DEFAULT_BROTLI_LEVEL};
 use opfleet_tests::batcher::DataAvailability;
 use opfleet_tests::devnet::config::default_ports;
 use opfleet_tests::devnet::{Devnet, DevnetConfig, FaultPlan, Ports};
+use opfleet_tests::l1::ReorgMode;
 use opfleet_tests::sequencer::DevnetFork;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -136,6 +137,13 @@ struct Cli {
     /// Reorg this many L1 blocks away.
     #[arg(long = "fault.l1-reorg", env = "OPFLEET_FAULT_L1_REORG")]
     fault_l1_reorg: Option<u64>,
+    /// The L1 reorg loses the submitted transactions of the dropped blocks (the batchers must
+    /// post again) instead of re-including them.
+    #[arg(
+        long = "fault.l1-reorg-drop-txs",
+        env = "OPFLEET_FAULT_L1_REORG_DROP_TXS"
+    )]
+    fault_l1_reorg_drop_txs: bool,
     /// Chains whose next block executes a message for a log that does not exist.
     #[arg(
         long = "fault.invalid-message",
@@ -230,6 +238,11 @@ impl Cli {
             faults: FaultPlan {
                 at: Duration::from_secs(self.fault_at),
                 l1_reorg_depth: self.fault_l1_reorg,
+                l1_reorg_mode: if self.fault_l1_reorg_drop_txs {
+                    ReorgMode::DropSubmitted
+                } else {
+                    ReorgMode::Requeue
+                },
                 invalid_executing_message: self.fault_invalid_message,
                 equivocate: self.fault_equivocate,
                 batcher_stop: self.fault_batcher_stop,

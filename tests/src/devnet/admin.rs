@@ -1,7 +1,9 @@
 //! The admin JSON-RPC namespace (own port, HTTP): the faults a test triggers at run time.
 //!
 //! ```text
-//!  admin_l1Reorg(depth)                       -> {"dropped": [L1BlockRef], "newHead": L1BlockRef}
+//!  admin_l1Reorg(depth, mode?)                -> {"dropped": [L1BlockRef], "newHead": L1BlockRef}
+//!      mode: "requeue" (default: the new branch re-includes the transactions) or
+//!            "dropSubmitted" (submitted ones, the batchers' included, are lost)
 //!  admin_injectInvalidExecutingMessage(chain) -> true
 //!  admin_equivocateNextBlock(chain)           -> true
 //!  admin_batcherStop(chain) / admin_batcherResume(chain) -> true
@@ -22,6 +24,7 @@ use serde_json::{Value, json};
 
 use super::fleet::FleetError;
 use super::world::{FaultError, World};
+use crate::l1::ReorgMode;
 
 /// JSON-RPC "invalid params".
 const INVALID_PARAMS: i32 = -32602;
@@ -106,8 +109,12 @@ fn module(world: Arc<World>) -> Result<RpcModule<Ctx>, AdminError> {
     m.register_method(
         "admin_l1Reorg",
         |p, w, _| -> Result<Value, ErrorObjectOwned> {
-            let depth: u64 = one(&p)?;
-            let outcome = w.l1_reorg(depth).map_err(fault_error)?;
+            let mut seq = p.sequence();
+            let depth: u64 = seq.next().map_err(bad_params)?;
+            let mode: Option<ReorgMode> = seq.optional_next().map_err(bad_params)?;
+            let outcome = w
+                .l1_reorg_with(depth, mode.unwrap_or_default())
+                .map_err(fault_error)?;
             Ok(json!({ "dropped": outcome.dropped, "newHead": outcome.new_head }))
         },
     )?;

@@ -113,6 +113,8 @@ pub struct FaultPlan {
     pub at: Duration,
     /// Reorg this many L1 blocks away.
     pub l1_reorg_depth: Option<u64>,
+    /// What the reorg does with the dropped blocks' transactions.
+    pub l1_reorg_mode: crate::l1::ReorgMode,
     /// Chains whose next block executes a message for a log that does not exist.
     pub invalid_executing_message: Vec<ChainId>,
     /// Chains whose sequencer signs two different blocks at the next height.

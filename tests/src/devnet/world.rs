@@ -31,7 +31,7 @@ use super::nodes::{BatcherFaultError, BatcherNode, SequencerNode};
 use super::supernodes::{FleetSupernode, SupernodeSpec};
 use crate::batcher::{BatcherConfig, BatcherError, L1Sink};
 use crate::el::{ChainSpec, JwtSecret, SimEl, SimElConfig, SimElHandle, SpawnError};
-use crate::l1::{L1, L1Config, L1Error, L1Handle, ReorgError, ReorgOutcome};
+use crate::l1::{L1, L1Config, L1Error, L1Handle, ReorgError, ReorgMode, ReorgOutcome};
 use crate::sequencer::{
     DevnetChainConfig, InteropFeed, RollupAnchor, Sequencer, SequencerConfig, SequencerError,
 };
@@ -233,6 +233,8 @@ pub struct ChainStatus {
     pub batch_txs: u64,
     /// The batcher's last error.
     pub batcher_error: Option<String>,
+    /// Times the running batcher posted again what an L1 reorg lost.
+    pub batcher_l1_rewinds: u64,
 }
 
 /// One fleet node.
@@ -424,8 +426,15 @@ impl World {
         }
     }
 
-    /// Reorgs the last `depth` L1 blocks away (they are replaced by `depth + 1` new ones).
+    /// Reorgs the last `depth` L1 blocks away (they are replaced by `depth + 1` new ones);
+    /// the new branch re-includes their transactions at once.
     pub fn l1_reorg(&self, depth: u64) -> Result<ReorgOutcome, FaultError> {
+        self.l1_reorg_with(depth, ReorgMode::Requeue)
+    }
+
+    /// Reorgs the last `depth` L1 blocks away, their transactions treated as `mode` says
+    /// (with [`ReorgMode::DropSubmitted`] the batchers must notice and post again).
+    pub fn l1_reorg_with(&self, depth: u64, mode: ReorgMode) -> Result<ReorgOutcome, FaultError> {
         if depth >= self.confs {
             tracing::warn!(
                 depth,
@@ -433,7 +442,7 @@ impl World {
                 "L1 reorg may reach the sequencers' L1 origins"
             );
         }
-        Ok(self.l1.reorg(depth)?)
+        Ok(self.l1.reorg_with(depth, mode)?)
     }
 
     /// The next block of `chain` carries an executing message for a log that does not exist.
@@ -493,6 +502,7 @@ impl World {
                     batcher_paused: live.as_ref().map(|s| s.paused),
                     batcher_posted: live.as_ref().and_then(|s| s.posted),
                     batch_txs: earlier + live.as_ref().map_or(0, |s| s.txs),
+                    batcher_l1_rewinds: live.as_ref().map_or(0, |s| s.l1_rewinds),
                     batcher_error: live.and_then(|s| s.last_error),
                 }
             })
@@ -520,7 +530,7 @@ impl World {
         tokio::time::sleep(plan.at).await;
         tracing::warn!(?plan, "applying the start-time fault plan");
         if let Some(depth) = plan.l1_reorg_depth
-            && let Err(e) = self.l1_reorg(depth)
+            && let Err(e) = self.l1_reorg_with(depth, plan.l1_reorg_mode)
         {
             tracing::error!(error = %e, "planned L1 reorg failed");
         }

@@ -5,9 +5,14 @@
 //!                                  \
 //! reorg(N):  drop the last N blocks, put their transactions back at the front of the queue,
 //!            mine N blocks in the same slots on a new branch, then one more in the next slot.
+//! reorg_with(N, DropSubmitted): the same, but what came in through `submit` is forgotten:
+//!            [b1: dep, batch#7] [b2: batch#8]   queue: [batch#9]
+//!         -> [b1': dep] [b2'] [b3']             queue: []        sent_by(batcher) back to 7
 //! ```
-//! A reorg never reaches the finalized block. Transactions of dropped blocks are re-included
-//! (batches are not lost) but in blocks with new hashes, so deposits get new source hashes.
+//! A reorg never reaches the finalized block. In the default mode transactions of dropped
+//! blocks are re-included (batches are not lost) but in blocks with new hashes, so deposits get
+//! new source hashes. In [`ReorgMode::DropSubmitted`] the mempool loses the submitted ones, as a
+//! real L1's can: their senders must notice and send again (the batcher does).
 //! Old blocks and blobs are pruned behind windows that never reach finalized (`retention`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -52,6 +57,17 @@ pub enum SubmitError {
         hash: B256,
         /// What recovery said.
         reason: String,
+    },
+    /// The nonce is past the sender's next one: no block could include it before the gap is
+    /// filled (a sender whose transactions a reorg lost must send those again first).
+    #[error("transaction {hash}: nonce {nonce} leaves a gap, the sender's next nonce is {next}")]
+    NonceGap {
+        /// Transaction hash.
+        hash: B256,
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The sender's next nonce (its canonical and queued transactions).
+        next: u64,
     },
     /// The transaction is for another chain.
     #[error("transaction {hash} is for chain {got:?}, this L1 is chain {expected}")]
@@ -141,6 +157,20 @@ pub enum ReorgError {
     },
 }
 
+/// What happens to the transactions of the blocks a reorg drops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReorgMode {
+    /// All go back to the front of the queue: the new branch's first block re-includes them.
+    #[default]
+    Requeue,
+    /// Transactions that came in through [`L1Chain::submit`] (the batcher's, anyone's sent
+    /// over JSON-RPC) are forgotten, and so are their senders' queued ones (on a real L1 the
+    /// nonce gap would hold those back). The L1's own deposits and SystemConfig calls are
+    /// requeued: their simulated senders do not re-send.
+    DropSubmitted,
+}
+
 /// What a reorg did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReorgOutcome {
@@ -189,6 +219,8 @@ pub struct L1Chain {
     sent: HashMap<Address, u64>,
     /// Each SystemConfig's storage as of the newest pruned block (at first: as deployed).
     system_configs: HashMap<Address, SystemConfigStorage>,
+    /// Hashes of the transactions that came in through `submit`, queued or in kept blocks.
+    submitted: HashSet<B256>,
 }
 
 impl L1Chain {
@@ -230,6 +262,7 @@ impl L1Chain {
             pruned_batcher: config.initial_batcher,
             sent: HashMap::new(),
             system_configs: HashMap::new(),
+            submitted: HashSet::new(),
         };
         let default = opfleet_protocol::config::SystemConfig {
             batcher_address: config.initial_batcher,
@@ -363,6 +396,22 @@ impl L1Chain {
         self.sent.get(&sender).copied().unwrap_or(0)
     }
 
+    /// `sender`'s next nonce counting its queued transactions too (`eth_getTransactionCount`
+    /// at `pending`).
+    pub fn pending_nonce(&self, sender: Address) -> u64 {
+        let queued = self
+            .queue
+            .iter()
+            .filter(|t| t.tx.signer() == sender)
+            .count();
+        self.sent_by(sender) + queued as u64
+    }
+
+    /// Whether transaction `hash` waits in the queue.
+    pub fn is_queued(&self, hash: &B256) -> bool {
+        self.queued.contains(hash)
+    }
+
     /// The SystemConfig owner account.
     pub fn system_config_owner(&self) -> Address {
         self.accounts.owner()
@@ -416,6 +465,15 @@ impl L1Chain {
                 reason: e.to_string(),
             })?
         };
+        let next = self.pending_nonce(sender);
+        if tx.nonce() > next {
+            return Err(SubmitError::NonceGap {
+                hash,
+                nonce: tx.nonce(),
+                next,
+            });
+        }
+        self.submitted.insert(hash);
         self.enqueue_back(L1Tx {
             tx: Recovered::new_unchecked(tx, sender),
             blobs,
@@ -483,8 +541,15 @@ impl L1Chain {
         self.head().header.timestamp + self.block_time
     }
 
-    /// Replaces the last `depth` blocks with `depth + 1` blocks of a new branch.
+    /// Replaces the last `depth` blocks with `depth + 1` blocks of a new branch; their
+    /// transactions are re-included ([`ReorgMode::Requeue`]).
     pub fn reorg(&mut self, depth: u64) -> Result<ReorgOutcome, ReorgError> {
+        self.reorg_with(depth, ReorgMode::Requeue)
+    }
+
+    /// Replaces the last `depth` blocks with `depth + 1` blocks of a new branch, doing with
+    /// their transactions what `mode` says.
+    pub fn reorg_with(&mut self, depth: u64, mode: ReorgMode) -> Result<ReorgOutcome, ReorgError> {
         let head = self.head().header.number;
         if depth == 0 {
             return Err(ReorgError::ZeroDepth);
@@ -500,15 +565,38 @@ impl L1Chain {
         let keep = self.blocks.len().saturating_sub(depth as usize);
         let dropped = Vec::from(self.blocks.split_off(keep));
         let mut requeue = Vec::new();
+        let mut losers = HashSet::new();
         for b in &dropped {
             self.by_hash.remove(&b.hash);
             for m in &b.txs {
-                self.tx_locations.remove(&m.tx.hash());
-                if let Some(n) = self.sent.get_mut(&m.tx.tx.signer()) {
+                let hash = m.tx.hash();
+                let sender = m.tx.tx.signer();
+                self.tx_locations.remove(&hash);
+                if let Some(n) = self.sent.get_mut(&sender) {
                     *n = n.saturating_sub(1);
                 }
-                requeue.push(m.tx.clone());
+                if mode == ReorgMode::DropSubmitted && self.submitted.remove(&hash) {
+                    losers.insert(sender);
+                } else {
+                    requeue.push(m.tx.clone());
+                }
             }
+        }
+        if !losers.is_empty() {
+            let (lost, kept): (VecDeque<L1Tx>, VecDeque<L1Tx>) =
+                std::mem::take(&mut self.queue).into_iter().partition(|t| {
+                    losers.contains(&t.tx.signer()) && self.submitted.contains(&t.hash())
+                });
+            for t in &lost {
+                self.queued.remove(&t.hash());
+                self.submitted.remove(&t.hash());
+            }
+            self.queue = kept;
+            tracing::info!(
+                senders = losers.len(),
+                queued_lost = lost.len(),
+                "L1 reorg: submitted transactions of the dropped blocks are lost"
+            );
         }
         for tx in requeue.into_iter().rev() {
             self.queued.insert(tx.hash());
@@ -606,6 +694,7 @@ impl L1Chain {
             }
             for m in &old.txs {
                 self.tx_locations.remove(&m.tx.hash());
+                self.submitted.remove(&m.tx.hash());
             }
             self.base += 1;
         }
@@ -741,6 +830,121 @@ mod tests {
         );
     }
 
+    /// A transfer from the key `0x5e…` with `nonce`, signed for the devnet L1.
+    pub(super) fn user_tx(nonce: u64, salt: u8) -> TxEnvelope {
+        use alloy::consensus::{SignableTransaction, TxEip1559};
+        use alloy::network::TxSignerSync;
+        use alloy::primitives::{Bytes, TxKind, U256};
+        let signer =
+            alloy::signers::local::PrivateKeySigner::from_bytes(&B256::repeat_byte(0x5e)).unwrap();
+        let mut tx = TxEip1559 {
+            chain_id: L1Config::devnet().chain_id.get(),
+            nonce,
+            gas_limit: 30_000,
+            max_fee_per_gas: 10_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            to: TxKind::Call(Address::repeat_byte(0xbb)),
+            value: U256::ZERO,
+            access_list: Default::default(),
+            input: Bytes::from(vec![salt; 8]),
+        };
+        let sig = signer.sign_transaction_sync(&mut tx).unwrap();
+        TxEnvelope::from(tx.into_signed(sig))
+    }
+
+    pub(super) fn user() -> Address {
+        alloy::signers::local::PrivateKeySigner::from_bytes(&B256::repeat_byte(0x5e))
+            .unwrap()
+            .address()
+    }
+
+    #[test]
+    fn drop_submitted_reorg_forgets_submitted_transactions_and_their_nonces() {
+        let mut c = chain(1);
+        let owner_tx = c.set_batcher(Address::repeat_byte(0xba)).unwrap();
+        for _ in 0..8 {
+            c.mine();
+        }
+        // Nonces 0 and 1 stay canonical; 2 and 3 go into blocks the reorg drops; 4 is queued.
+        let kept: Vec<B256> = (0..2)
+            .map(|n| c.submit(user_tx(n, 0), None).unwrap())
+            .collect();
+        c.mine();
+        let lost_mined: Vec<B256> = (2..4)
+            .map(|n| {
+                let h = c.submit(user_tx(n, 0), None).unwrap();
+                c.mine();
+                h
+            })
+            .collect();
+        let lost_queued = c.submit(user_tx(4, 0), None).unwrap();
+        let deposits_dropped: Vec<B256> = (10..=11)
+            .flat_map(|n| c.by_number(n).unwrap().txs.iter().map(|m| m.tx.hash()))
+            .filter(|h| !lost_mined.contains(h))
+            .collect();
+        assert_eq!(c.sent_by(user()), 4);
+        assert_eq!(c.pending_nonce(user()), 5);
+
+        let out = c.reorg_with(2, ReorgMode::DropSubmitted).unwrap();
+        assert_eq!(out.dropped.len(), 2);
+        assert_eq!(out.dropped[0].number, 10);
+        for h in lost_mined.iter().chain([&lost_queued]) {
+            assert!(c.tx_location(h).is_none(), "{h} still mined");
+            assert!(!c.is_queued(h), "{h} still queued");
+        }
+        for h in &kept {
+            assert!(c.tx_location(h).unwrap().block <= 9);
+        }
+        // The L1's own transactions come back on the new branch.
+        assert!(c.tx_location(&owner_tx).is_some());
+        for h in &deposits_dropped {
+            assert!((10..=12).contains(&c.tx_location(h).unwrap().block));
+        }
+        assert_eq!(c.sent_by(user()), 2);
+        assert_eq!(c.pending_nonce(user()), 2);
+        let on_chain = c
+            .range(0, c.head().header.number)
+            .flat_map(|b| b.txs.iter())
+            .filter(|m| m.tx.tx.signer() == user())
+            .count();
+        assert_eq!(on_chain, 2);
+
+        // The sender sends nonce 2 again, the same transaction or a new one: both are accepted
+        // (they are new to this L1) and mined.
+        let again = c.submit(user_tx(2, 0), None).unwrap();
+        assert_eq!(again, lost_mined[0]);
+        let other = c.submit(user_tx(3, 9), None).unwrap();
+        assert!(matches!(
+            c.submit(user_tx(2, 0), None),
+            Err(SubmitError::AlreadyKnown(_))
+        ));
+        assert_eq!(c.pending_nonce(user()), 4);
+        assert!(matches!(
+            c.submit(user_tx(5, 0), None),
+            Err(SubmitError::NonceGap {
+                nonce: 5,
+                next: 4,
+                ..
+            })
+        ));
+        c.mine();
+        assert_eq!(c.sent_by(user()), 4);
+        assert!(c.tx_location(&again).is_some() && c.tx_location(&other).is_some());
+    }
+
+    #[test]
+    fn requeue_reorg_keeps_submitted_transactions() {
+        let mut c = chain(0);
+        for _ in 0..8 {
+            c.mine();
+        }
+        let h = c.submit(user_tx(0, 0), None).unwrap();
+        c.mine();
+        c.reorg_with(1, ReorgMode::Requeue).unwrap();
+        assert_eq!(c.tx_location(&h).unwrap().block, 9);
+        assert_eq!(c.sent_by(user()), 1);
+    }
+
     #[test]
     fn mainnet_timing_uses_12s_slots_and_epoch_checkpoints() {
         let mut config = L1Config::mainnet_timing().manual();
@@ -810,6 +1014,8 @@ mod proptests {
     enum Op {
         Mine,
         Reorg(u64),
+        DropReorg(u64),
+        Submit(u8),
         SetBatcher(u8),
     }
 
@@ -817,6 +1023,8 @@ mod proptests {
         prop_oneof![
             4 => Just(Op::Mine),
             1 => (0u64..12).prop_map(Op::Reorg),
+            1 => (0u64..12).prop_map(Op::DropReorg),
+            2 => any::<u8>().prop_map(Op::Submit),
             1 => any::<u8>().prop_map(Op::SetBatcher),
         ]
     }
@@ -835,8 +1043,22 @@ mod proptests {
                 match op {
                     Op::Mine => { c.mine(); }
                     Op::Reorg(d) => { let _ = c.reorg(d); }
+                    Op::DropReorg(d) => { let _ = c.reorg_with(d, ReorgMode::DropSubmitted); }
+                    Op::Submit(salt) => {
+                        // The sender sends its next nonce, as a wallet would.
+                        let _ = c.submit(tests::user_tx(c.pending_nonce(tests::user()), salt), None);
+                    }
                     Op::SetBatcher(b) => { c.set_batcher(Address::repeat_byte(b)).unwrap(); }
                 }
+                // The sender's canonical transactions are exactly its nonces 0..sent_by.
+                let mut nonces: Vec<u64> = c
+                    .range(0, c.head().header.number)
+                    .flat_map(|b| b.txs.iter())
+                    .filter(|m| m.tx.tx.signer() == tests::user())
+                    .map(|m| m.tx.tx.inner().nonce())
+                    .collect();
+                nonces.sort_unstable();
+                prop_assert_eq!(nonces, (0..c.sent_by(tests::user())).collect::<Vec<_>>());
                 let f = c.finalized();
                 finalized.push((f.header.number, f.hash));
                 // Every block finalized so far is still canonical.

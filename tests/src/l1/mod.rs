@@ -11,8 +11,8 @@
 //! and receipt roots, logs and blooms, `TransactionDeposited` and `ConfigUpdate` encodings, KZG
 //! commitments and proofs from c-kzg with the Ethereum trusted setup. What is simulated: there
 //! is no EVM (contracts are reduced to the logs they emit, every receipt has status 1, gas is
-//! computed, not executed, nonces and balances are not checked) and no beacon chain (one block
-//! per slot, synthetic beacon headers, no signatures).
+//! computed, not executed, balances are not checked, nonces only for gaps) and no beacon chain
+//! (one block per slot, synthetic beacon headers, no signatures).
 
 pub mod accounts;
 pub mod beacon;
@@ -39,7 +39,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use accounts::SignError;
-pub use chain::{L1Chain, ReorgError, ReorgOutcome, SubmitError};
+pub use chain::{L1Chain, ReorgError, ReorgMode, ReorgOutcome, SubmitError};
 pub use config::{DepositConfig, L1Config, TagLag};
 
 /// The chain as the servers and the handle share it.
@@ -238,8 +238,14 @@ impl L1Handle {
 
     /// Reorgs the last `depth` blocks away (see [`L1Chain::reorg`]).
     pub fn reorg(&self, depth: u64) -> Result<ReorgOutcome, ReorgError> {
-        let outcome = lock(&self.chain).reorg(depth)?;
-        tracing::info!(depth, new_head = %outcome.new_head.hash, "L1 reorg");
+        self.reorg_with(depth, ReorgMode::Requeue)
+    }
+
+    /// Reorgs the last `depth` blocks away, their transactions treated as `mode` says (see
+    /// [`L1Chain::reorg_with`]).
+    pub fn reorg_with(&self, depth: u64, mode: ReorgMode) -> Result<ReorgOutcome, ReorgError> {
+        let outcome = lock(&self.chain).reorg_with(depth, mode)?;
+        tracing::info!(depth, ?mode, new_head = %outcome.new_head.hash, "L1 reorg");
         Ok(outcome)
     }
 

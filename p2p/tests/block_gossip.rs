@@ -12,6 +12,7 @@ use alloy::signers::local::PrivateKeySigner;
 use libp2p::PeerId;
 use libp2p::multiaddr::Protocol;
 use op_alloy_rpc_types_engine::{OpExecutionPayload, OpExecutionPayloadEnvelope};
+use opfleet_p2p::blocks::scoring::blocks_topic_params;
 use opfleet_p2p::{
     BlockGossipNode, GossipBlock, P2pConfig, PayloadStore, RequestError, StaticPeer,
     generate_identity,
@@ -100,8 +101,18 @@ impl PayloadStore for MapStore {
 }
 
 async fn start(static_peers: Vec<StaticPeer>, store: MapStore) -> BlockGossipNode {
+    start_with_block_time(static_peers, store, Duration::from_secs(2)).await
+}
+
+/// A node whose gossipsub scoring is tuned to `block_time`.
+async fn start_with_block_time(
+    static_peers: Vec<StaticPeer>,
+    store: MapStore,
+    block_time: Duration,
+) -> BlockGossipNode {
     let mut config = P2pConfig::new(chain(), "/ip4/127.0.0.1/tcp/0".parse().unwrap(), SEQUENCER);
     config.static_peers = static_peers;
+    config.block_time = block_time;
     config.redial_interval = Duration::from_millis(200);
     config.request_timeout = Duration::from_secs(5);
     BlockGossipNode::start(config, generate_identity(), Arc::new(store))
@@ -212,6 +223,70 @@ async fn published_block_reaches_every_peer_once_with_its_signer() {
         a.stop().await;
         b.stop().await;
         c.stop().await;
+    })
+    .await;
+}
+
+/// Whether `peer` is in `node`'s mesh on every blocks topic, with a score of at least zero.
+async fn meshed_on_every_topic(node: &BlockGossipNode, peer: PeerId) -> Result<(), String> {
+    let score = node.peer_score(peer).await.unwrap().unwrap_or_default();
+    if score < 0.0 {
+        return Err(format!("score {score}"));
+    }
+    for version in BlockTopicVersion::ALL {
+        if !node.mesh_peers(version).await.unwrap().contains(&peer) {
+            return Err(format!("not in the {version:?} mesh (score {score})"));
+        }
+    }
+    Ok(())
+}
+
+/// A sequencer publishing every block time keeps a peer that only receives in its mesh on all
+/// four topics, each scoring the other at zero or more, past the point where op-node's
+/// mesh-delivery quota (P3, 4 epochs = 24 slots) would start: under that quota the receiver
+/// fell to -19.7 at the sequencer and was pruned, and out of the mesh kona-node graylisted the
+/// sequencer within 30 s (deploy/kona-crosscheck.md, finding 3). A 1 s block time keeps the
+/// test short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receiver_stays_in_the_sequencers_mesh_past_the_delivery_quota() {
+    bounded(async {
+        let block_time = Duration::from_secs(1);
+        let quota_starts = blocks_topic_params(block_time).mesh_message_deliveries_activation;
+        let sequencer = start_with_block_time(vec![], MapStore::default(), block_time).await;
+        let receiver = start_with_block_time(
+            vec![static_peer(&sequencer).await],
+            MapStore::default(),
+            block_time,
+        )
+        .await;
+        let (is, ir) = (sequencer.local_peer_id(), receiver.local_peer_id());
+        eventually("mesh both ways", || async {
+            meshed_on_every_topic(&sequencer, ir).await.is_ok()
+                && meshed_on_every_topic(&receiver, is).await.is_ok()
+        })
+        .await;
+        let mut rx = receiver.blocks();
+        let end = tokio::time::Instant::now() + quota_starts + block_time * 3;
+        let mut number = 1;
+        while tokio::time::Instant::now() < end {
+            let (message, hash) = signed_message(&sequencer_key(), number);
+            sequencer.publish(message, V3).await.unwrap();
+            assert_eq!(
+                next_block(&mut rx).await.envelope.payload.block_hash(),
+                hash
+            );
+            if let Err(why) = meshed_on_every_topic(&sequencer, ir).await {
+                panic!("block {number}: receiver at the sequencer: {why}");
+            }
+            if let Err(why) = meshed_on_every_topic(&receiver, is).await {
+                panic!("block {number}: sequencer at the receiver: {why}");
+            }
+            number += 1;
+            tokio::time::sleep(block_time).await;
+        }
+        assert!(number > 20, "only {number} blocks in {quota_starts:?}");
+        sequencer.stop().await;
+        receiver.stop().await;
     })
     .await;
 }

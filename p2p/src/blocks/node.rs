@@ -155,6 +155,7 @@ enum Command {
     },
     Peers(Reply<Vec<PeerId>>),
     TopicPeers(BlockTopicVersion, Reply<Vec<PeerId>>),
+    MeshPeers(BlockTopicVersion, Reply<Vec<PeerId>>),
     PeerScore(PeerId, Reply<Option<f64>>),
     Banned(Reply<Vec<BannedPeer>>),
     ListenAddrs(Reply<Vec<Multiaddr>>),
@@ -373,6 +374,12 @@ impl BlockGossipNode {
         self.ask(|reply| Command::TopicPeers(version, reply)).await
     }
 
+    /// The peers in this node's gossipsub mesh for the topic of `version`: the peers it forwards
+    /// every block to (the others hear of forwarded blocks through IHAVE gossip).
+    pub async fn mesh_peers(&self, version: BlockTopicVersion) -> Result<Vec<PeerId>, NodeError> {
+        self.ask(|reply| Command::MeshPeers(version, reply)).await
+    }
+
     /// gossipsub's current score of `peer` (kept for a while after it disconnects).
     pub async fn peer_score(&self, peer: PeerId) -> Result<Option<f64>, NodeError> {
         self.ask(|reply| Command::PeerScore(peer, reply)).await
@@ -547,6 +554,19 @@ impl EventLoop {
                         .all_peers()
                         .filter(|(_, topics)| topics.contains(&hash))
                         .map(|(peer, _)| *peer)
+                        .collect(),
+                    None => Vec::new(),
+                };
+                let _ = reply.send(peers);
+            }
+            Command::MeshPeers(version, reply) => {
+                let peers = match self.topics.get(&version) {
+                    Some(hash) => self
+                        .swarm
+                        .behaviour()
+                        .gossipsub
+                        .mesh_peers(hash)
+                        .copied()
                         .collect(),
                     None => Vec::new(),
                 };

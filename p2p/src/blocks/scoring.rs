@@ -1,11 +1,26 @@
-//! op-node's gossipsub peer scoring ("default" peer params, "light" topic params, thresholds),
-//! derived from the L2 block time exactly as op-node derives them.
+//! op-node's gossipsub peer scoring ("default" peer params, thresholds), derived from the L2
+//! block time exactly as op-node derives them, with op-node's "light" topic params on the blocks
+//! topics minus the mesh-delivery terms (P3, P3b).
 //!
 //! ```text
 //!   slot  = block time (2 s if unset)      epoch = 6 slots
 //!   decay(d) = 0.01 ^ (1 / (d / slot))     a counter decays to 1 % over d
 //!   one invalid message: -140.4475 * 1^2 * topic weight 0.8 = -112.358  (below the ban line)
+//!   P3/P3b weight 0: a peer that only receives blocks (every peer but the sequencer) is never
+//!   scored below zero for delivering none, so it stays in the sequencer's mesh
 //! ```
+//!
+//! Why no P3: op-node's "light" topic params ask every mesh peer for 3 first-in-window deliveries
+//! per topic once it has been 4 epochs in the mesh. Only the sequencer publishes, so every
+//! other peer in the sequencer's mesh falls to -5.04 per topic (-19.7 on four topics) and is
+//! pruned. Out of the mesh, both sides also gossip IHAVE for every block; when the peer's
+//! message ids differ from ours (kona-node 1.0.0-rc.1 leaves the topic out) the IWANTed id is
+//! never delivered, so every promise breaks on both sides, one behaviour penalty per block,
+//! until the peer graylists the sequencer (deploy/kona-crosscheck.md, finding 3). op-node scored only its v1 topic and then
+//! dropped topic scoring altogether (optimism#15297, #15719), as did kona (op-rs/kona#1765).
+//! We keep the terms that cannot push an honest peer below zero: time in mesh and first
+//! deliveries (positive) and the invalid-message penalty, which bans a peer for one invalid
+//! block.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -15,9 +30,6 @@ use libp2p::gossipsub::{PeerScoreParams, PeerScoreThresholds, TopicHash, TopicSc
 
 /// op-node's `DecayToZero`: a decayed counter below this is reset to zero.
 pub const DECAY_TO_ZERO: f64 = 0.01;
-
-/// op-node's weight of mesh-delivery shortfall and mesh failure (`MeshWeight`).
-pub const MESH_WEIGHT: f64 = -0.7;
 
 /// op-node's cap on the time-in-mesh contribution (`MaxInMeshScore`).
 pub const MAX_IN_MESH_SCORE: f64 = 10.0;
@@ -45,7 +57,7 @@ pub fn score_decay(duration: Duration, slot: Duration) -> f64 {
     DECAY_TO_ZERO.powf(1.0 / ticks)
 }
 
-/// op-node's "light" topic score parameters for a blocks topic.
+/// op-node's "light" topic score parameters for a blocks topic, mesh-delivery terms weighted 0.
 pub fn blocks_topic_params(block_time: Duration) -> TopicScoreParams {
     let slot = slot(block_time);
     let epoch = slot * 6;
@@ -60,13 +72,14 @@ pub fn blocks_topic_params(block_time: Duration) -> TopicScoreParams {
         first_message_deliveries_weight: 1.0,
         first_message_deliveries_decay: score_decay(epoch * 20, slot),
         first_message_deliveries_cap: 23.0,
-        mesh_message_deliveries_weight: MESH_WEIGHT,
+        // op-node's -0.7 (`MeshWeight`) here and on P3b prunes every non-publishing peer.
+        mesh_message_deliveries_weight: 0.0,
         mesh_message_deliveries_decay: score_decay(epoch * decay_epochs, slot),
         mesh_message_deliveries_cap: mesh_deliveries_cap,
         mesh_message_deliveries_threshold: (mesh_deliveries_cap / 10.0).floor(),
         mesh_message_deliveries_window: Duration::from_secs(2),
         mesh_message_deliveries_activation: epoch * 4,
-        mesh_failure_penalty_weight: MESH_WEIGHT,
+        mesh_failure_penalty_weight: 0.0,
         mesh_failure_penalty_decay: score_decay(epoch * decay_epochs, slot),
         invalid_message_deliveries_weight: INVALID_MESSAGE_WEIGHT,
         invalid_message_deliveries_decay: score_decay(epoch * 50, slot),
@@ -144,6 +157,14 @@ mod tests {
         // 50 epochs of 6 slots: the counter reaches 1 % after 300 decays.
         let d = p.invalid_message_deliveries_decay;
         assert!((d.powi(300) - DECAY_TO_ZERO).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_peer_that_only_receives_is_never_penalised() {
+        let p = blocks_topic_params(Duration::from_secs(2));
+        assert_eq!(p.mesh_message_deliveries_weight, 0.0);
+        assert_eq!(p.mesh_failure_penalty_weight, 0.0);
+        assert!(p.time_in_mesh_weight >= 0.0 && p.first_message_deliveries_weight >= 0.0);
     }
 
     #[test]

@@ -40,8 +40,12 @@ use crate::unsafe_blocks::spawn_gossip_intake;
 
 /// Unsafe payloads queued at most.
 const QUEUE_CAPACITY: usize = 4096;
-/// Inserted payloads kept to serve `payload_by_number`.
-const SERVED_CAPACITY: usize = 1024;
+/// Inserted payloads kept to serve `payload_by_number` without asking the execution client.
+/// Peers ask for blocks they just missed, so two minutes at 2 s blocks covers nearly every
+/// request; older ones go to the execution client (`ExecutionLayer::payload_by_number`). A
+/// larger cache costs a follower capacity x payload size (1024 payloads of 100 KB would be
+/// 100 MB), which a light follower must not spend.
+const SERVED_CAPACITY: usize = 64;
 /// Output-root refusals kept for `follower_status`.
 const MAX_REFUSALS: usize = 64;
 

@@ -15,7 +15,15 @@ use alloy::primitives::Address;
 use opfleet_protocol::ChainId;
 use opfleet_protocol::config::RollupConfig;
 
-use crate::el::{ChainSpec, JwtSecret, SimEl, SimElConfig, SimElHandle, SpawnError};
+use crate::el::{ChainSpec, JwtSecret, SimEl, SimElConfig, SimElHandle, SimElOptions, SpawnError};
+
+/// Blocks each fleet node's execution client keeps below its head: about two minutes at 2 s
+/// (it never prunes at or above finalized either, which trails the head by ~20 s on the
+/// devnet). Fleet nodes read near their heads only: derivation's resets and consolidation start
+/// at the safe head, a follower reorgs within unfinalized blocks and serves peers the blocks
+/// they just missed. The world's sequencer keeps the default (ten minutes) for clients that
+/// sync from it. Ten of these run in a default devnet, at ~12 KB per block.
+pub const FLEET_EL_BLOCK_WINDOW: u64 = 64;
 
 /// One chain as fleet nodes see it.
 #[derive(Clone, Debug)]
@@ -162,12 +170,18 @@ impl FleetContext {
         node: &str,
         chain: &FleetChain,
     ) -> Result<SimElHandle, FleetStartError> {
-        SimEl::spawn(SimElConfig {
-            spec: chain.spec,
-            jwt_secret: chain.jwt.clone(),
-            engine_addr: self.addr(0),
-            rpc_addr: self.addr(0),
-        })
+        SimEl::spawn_with(
+            SimElConfig {
+                spec: chain.spec,
+                jwt_secret: chain.jwt.clone(),
+                engine_addr: self.addr(0),
+                rpc_addr: self.addr(0),
+            },
+            SimElOptions {
+                block_window: Some(FLEET_EL_BLOCK_WINDOW),
+                sync_from: None,
+            },
+        )
         .await
         .map_err(|source| FleetStartError::El {
             node: node.to_string(),

@@ -33,10 +33,10 @@ use super::fleet::{FleetError, FleetNode, NodeKind};
 use crate::el::SimElHandle;
 
 /// `--l1.cache-bytes` of each in-process supernode (see where it is set).
-pub const DEVNET_L1_CACHE_BYTES: usize = 16 * 1024 * 1024;
+pub const DEVNET_L1_CACHE_BYTES: usize = 4 * 1024 * 1024;
 /// `--l1.cache-entries` of each in-process supernode: headers, transaction and receipt lists
-/// and blobs of about 256 L1 blocks.
-pub const DEVNET_L1_CACHE_ENTRIES: usize = 1024;
+/// and blobs of about 128 L1 blocks.
+pub const DEVNET_L1_CACHE_ENTRIES: usize = 512;
 
 /// How a supernode makes its heads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -197,9 +197,11 @@ impl FleetSupernode {
             l1_prague_time: Some(0),
             // The production default (256 MiB) is sized for a real L1 with many chains' blobs;
             // here three supernodes share one process and the devnet posts about one 128 KiB
-            // blob per L1 block, which derivation reads once, right after it lands. 16 MiB
-            // (128 blobs, ~4 min of L1 at 2 s) still covers a reset or reorg's re-reads while
-            // keeping the fleet's caches at 48 MiB instead of up to 768 MiB.
+            // blob per L1 block, which derivation reads once, right after it lands. 4 MiB
+            // (32 blobs, about a minute of L1 at 2 s) covers a shallow reorg's re-reads; a
+            // deeper reset reads the beacon API again, which keeps 200 L1 blocks of blobs.
+            // The fleet's caches stay at 12 MiB instead of up to 768 MiB (the devnet's memory
+            // budget is 300 MB for everything).
             l1_cache_entries: Some(DEVNET_L1_CACHE_ENTRIES),
             l1_cache_bytes: Some(DEVNET_L1_CACHE_BYTES),
             data_dir: Some(data_dir.clone()),

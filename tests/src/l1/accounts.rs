@@ -1,12 +1,16 @@
 //! L1 accounts the simulation itself sends from: random depositors and the SystemConfig owner.
 //!
 //! ```text
-//! seeded rng --> fresh EOA key --> signed 1559 tx to OptimismPortal (value = mint)
-//!                                  + TransactionDeposited log
+//! seeded rng --> one of DEPOSITORS keys --> signed 1559 tx to OptimismPortal (value = mint)
+//!                                           + TransactionDeposited log
 //! owner key  --> signed 1559 tx to SystemConfig.setBatcherHash + ConfigUpdate log
 //! ```
 //! Transactions are really signed (secp256k1 via alloy's `PrivateKeySigner`), so senders
 //! recover from signatures like on a real chain. Nonces are tracked per account.
+//!
+//! Depositors are a fixed set that deposit again and again, as users of a real portal do. A
+//! fresh account per deposit made every L2 execution client's account set, and with it each
+//! block's nonce table (one copy per block kept) and state trie, grow without bound.
 
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope, transaction::Recovered};
 use alloy::network::TxSignerSync;
@@ -49,13 +53,19 @@ pub struct Accounts {
     rng: StdRng,
     owner: PrivateKeySigner,
     owner_nonce: u64,
+    /// The depositors and their next L1 nonces.
+    depositors: [(PrivateKeySigner, u64); DEPOSITORS],
 }
+
+/// How many accounts make the random deposits.
+pub const DEPOSITORS: usize = 16;
 
 impl Accounts {
     /// Accounts for a chain; everything random derives from `seed`.
     pub fn new(chain_id: ChainId, portal: Address, system_config: Address, seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
         let owner = random_signer(&mut rng);
+        let depositors = std::array::from_fn(|_| (random_signer(&mut rng), 0));
         Self {
             chain_id,
             portal,
@@ -63,6 +73,7 @@ impl Accounts {
             rng,
             owner,
             owner_nonce: 0,
+            depositors,
         }
     }
 
@@ -71,7 +82,7 @@ impl Accounts {
         self.owner.address()
     }
 
-    /// Up to `max` random deposits, each from a fresh EOA.
+    /// Up to `max` random deposits, each from one of the [`DEPOSITORS`].
     pub fn random_deposits(&mut self, max: u32) -> Result<Vec<L1Tx>, SignError> {
         let count = if max == 0 {
             0
@@ -81,9 +92,10 @@ impl Accounts {
         (0..count).map(|_| self.random_deposit()).collect()
     }
 
-    /// One random deposit from a fresh EOA.
+    /// One random deposit from one of the [`DEPOSITORS`].
     pub fn random_deposit(&mut self) -> Result<L1Tx, SignError> {
-        let signer = random_signer(&mut self.rng);
+        let index = self.rng.random_range(0..DEPOSITORS);
+        let (signer, nonce) = self.depositors[index].clone();
         // Mostly plain transfers; one in eight creates a contract, half carry calldata.
         let to = if self.rng.random_range(0..8) == 0 {
             TxKind::Create
@@ -110,11 +122,12 @@ impl Accounts {
         let tx = sign(
             &signer,
             self.chain_id,
-            0,
+            nonce,
             self.portal,
             U256::from(mint),
             deposit.portal_calldata(),
         )?;
+        self.depositors[index].1 = nonce + 1;
         Ok(L1Tx {
             tx,
             blobs: Vec::new(),
@@ -235,6 +248,25 @@ mod tests {
             .map(L1Tx::hash)
             .collect();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn deposits_come_from_a_fixed_set_with_consecutive_nonces() {
+        use alloy::consensus::Transaction;
+        let mut a = accounts(5);
+        let mut next: std::collections::HashMap<Address, u64> = Default::default();
+        for _ in 0..200 {
+            let d = a.random_deposit().unwrap();
+            let n = next.entry(d.tx.signer()).or_default();
+            assert_eq!(
+                d.tx.inner().nonce(),
+                *n,
+                "nonces per depositor run 0, 1, 2, ..."
+            );
+            *n += 1;
+        }
+        assert!(next.len() <= DEPOSITORS, "{} depositors", next.len());
+        assert!(next.len() > 1, "deposits spread over the set");
     }
 
     #[test]

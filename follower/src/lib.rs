@@ -12,6 +12,7 @@
 //! engine     execution-client trait, pure driver decisions, runner
 //! rpc        optimism_syncStatus, follower_status, /metrics, /healthz
 //! node       wiring and shutdown
+//! test_support  fakes for tests of followers (feature `test-support`)
 //! ```
 
 pub mod cli;
@@ -24,4 +25,6 @@ pub mod node;
 pub mod rpc;
 pub mod sources;
 pub mod store;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod unsafe_blocks;

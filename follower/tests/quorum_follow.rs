@@ -144,7 +144,7 @@ async fn two_of_three_drive_the_heads_untrusted_and_equivocating_signers_do_not(
 async fn futures_join(n: usize) -> Vec<FakeSupernode> {
     let mut v = Vec::new();
     for _ in 0..n {
-        v.push(FakeSupernode::start(true).await);
+        v.push(FakeSupernode::start(CHAIN, true).await);
     }
     v
 }
@@ -170,8 +170,8 @@ async fn polling_takes_over_without_push_and_a_dead_source_does_not_stop_the_res
     let blocks = chain(12, None, 0);
     let el = MemEl::with_chain(&blocks);
     // Two supernodes without attest_subscribe (poll only) and one URL where nothing listens.
-    let a = FakeSupernode::start(false).await;
-    let b = FakeSupernode::start(false).await;
+    let a = FakeSupernode::start(CHAIN, false).await;
+    let b = FakeSupernode::start(CHAIN, false).await;
     let dead = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
@@ -194,7 +194,7 @@ async fn polling_takes_over_without_push_and_a_dead_source_does_not_stop_the_res
     );
 
     // Push source: a supernode restarted on the same port is re-subscribed after backoff.
-    let c = FakeSupernode::start(true).await;
+    let c = FakeSupernode::start(CHAIN, true).await;
     let addr = c.addr;
     let dir2 = tempfile::tempdir().unwrap();
     let el2 = MemEl::with_chain(&blocks);
@@ -212,7 +212,7 @@ async fn polling_takes_over_without_push_and_a_dead_source_does_not_stop_the_res
         !node2.state().status().sources[0].push_live
     })
     .await;
-    let c = FakeSupernode::start_on(addr, true).await;
+    let c = FakeSupernode::start_on(addr, CHAIN, true).await;
     eventually(15, "push back", || {
         node2.state().status().sources[0].push_live
     })
@@ -231,8 +231,8 @@ async fn the_execution_client_is_reorged_to_the_attested_chain_and_fills_missing
     let ours = chain(11, None, 0);
     let theirs = chain(13, Some((5, &ours)), 7);
     let el = MemEl::with_chain(&ours);
-    let a = FakeSupernode::start(true).await;
-    let b = FakeSupernode::start(true).await;
+    let a = FakeSupernode::start(CHAIN, true).await;
+    let b = FakeSupernode::start(CHAIN, true).await;
     a.serve_payloads(&theirs);
     let dir = tempfile::tempdir().unwrap();
     let node = start(
@@ -273,8 +273,8 @@ async fn the_execution_client_is_reorged_to_the_attested_chain_and_fills_missing
 async fn an_attested_output_root_that_differs_from_ours_is_refused() {
     let blocks = chain(12, None, 0);
     let el = MemEl::with_chain(&blocks);
-    let a = FakeSupernode::start(true).await;
-    let b = FakeSupernode::start(true).await;
+    let a = FakeSupernode::start(CHAIN, true).await;
+    let b = FakeSupernode::start(CHAIN, true).await;
     let dir = tempfile::tempdir().unwrap();
     let node = start(
         attested_config(dir.path(), vec![a.url(), b.url()], true),
@@ -356,8 +356,8 @@ async fn an_attested_block_on_another_fork_is_fetched_so_its_output_root_can_be_
     let ours = chain(11, None, 0);
     let theirs = chain(11, Some((5, &ours)), 7);
     let el = MemEl::with_chain(&ours);
-    let a = FakeSupernode::start(true).await;
-    let b = FakeSupernode::start(true).await;
+    let a = FakeSupernode::start(CHAIN, true).await;
+    let b = FakeSupernode::start(CHAIN, true).await;
     a.serve_payloads(&theirs);
     let dir = tempfile::tempdir().unwrap();
     let node = start(

@@ -122,11 +122,11 @@ async fn follower_takes_unsafe_from_p2p_and_safe_finalized_from_the_quorum_acros
     let static_peer = format!("{addr}/p2p/{}", publisher.local_peer_id());
 
     let pool = [
-        PoolMember::start().await,
-        PoolMember::start().await,
-        PoolMember::start().await,
+        FakeSupernode::start(CHAIN, true).await,
+        FakeSupernode::start(CHAIN, true).await,
+        FakeSupernode::start(CHAIN, true).await,
     ];
-    let urls: Vec<String> = pool.iter().map(PoolMember::url).collect();
+    let urls: Vec<String> = pool.iter().map(FakeSupernode::url).collect();
     let dir = tempfile::tempdir().unwrap();
     let layer = sim_el_layer(&follower_el, jwt(), &rollup);
     let node = FollowerNode::start(
@@ -148,7 +148,7 @@ async fn follower_takes_unsafe_from_p2p_and_safe_finalized_from_the_quorum_acros
     for _ in 0..8 {
         let b = seq.step().await.unwrap();
         for m in &pool {
-            m.serve_payload(b.envelope.clone());
+            m.serve_payloads([&b.envelope]);
         }
         if b.l2_block_ref.number != 5 {
             publish(&publisher, &b).await;

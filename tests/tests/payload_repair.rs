@@ -220,7 +220,7 @@ async fn same_chain(el: &SimElHandle, seq_el: &SimElHandle, what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gaps_are_repaired_over_p2p_first_then_from_the_source_and_served_from_the_el() {
     let mut w = World::start().await;
-    let pool = PoolMember::start().await;
+    let pool = FakeSupernode::start(CHAIN, true).await;
     let a_el = w.follower_el().await;
     let a_dir = tempfile::tempdir().unwrap();
     let a_layer = sim_el_layer(&a_el, jwt(), &w.rollup);
@@ -248,7 +248,7 @@ async fn gaps_are_repaired_over_p2p_first_then_from_the_source_and_served_from_t
     while w.seq.head().number < 7 {
         let withhold = w.seq.head().number + 1 == 4;
         let b = w.step(withhold).await;
-        pool.serve_payload(b.envelope.clone());
+        pool.serve_payloads([&b.envelope]);
     }
     same_chain(&a_el, &w.seq_el, "A repairs block 4 over P2P").await;
     assert!(
@@ -262,14 +262,14 @@ async fn gaps_are_repaired_over_p2p_first_then_from_the_source_and_served_from_t
     w.store.hidden.lock().unwrap().insert(10);
     while w.seq.head().number < 9 {
         let b = w.step(false).await;
-        pool.serve_payload(b.envelope.clone());
+        pool.serve_payloads([&b.envelope]);
     }
     let held = w.step(true).await;
     assert_eq!(held.l2_block_ref.number, 10);
-    pool.serve_payload(held.envelope.clone());
+    pool.serve_payloads([&held.envelope]);
     for _ in 0..2 {
         let b = w.step(false).await;
-        pool.serve_payload(b.envelope.clone());
+        pool.serve_payloads([&b.envelope]);
     }
     same_chain(&a_el, &w.seq_el, "A repairs block 10 from the source").await;
     assert!(pool.payload_requests().contains(&10));
@@ -285,7 +285,7 @@ async fn gaps_are_repaired_over_p2p_first_then_from_the_source_and_served_from_t
     )
     .await
     .unwrap();
-    let empty_pool = PoolMember::start().await;
+    let empty_pool = FakeSupernode::start(CHAIN, true).await;
     let b_el = w.follower_el().await;
     let b_dir = tempfile::tempdir().unwrap();
     let b = FollowerNode::start(
@@ -416,7 +416,7 @@ async fn a_supernode_serves_payloads_from_the_chain_el_and_a_follower_repairs_fr
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_verifying_follower_on_an_equivocated_block_fetches_the_attested_one_to_check_it() {
     let mut w = World::start().await;
-    let pool = PoolMember::start().await;
+    let pool = FakeSupernode::start(CHAIN, true).await;
     let el = w.follower_el().await;
     let dir = tempfile::tempdir().unwrap();
     let node = FollowerNode::start(

@@ -50,14 +50,19 @@ fn client(l1: &L1Handle) -> L1Client {
     L1Client::new(config(l1.rpc_url(), l1.beacon_url())).unwrap()
 }
 
-async fn manual_l1(max_deposits: u32) -> L1Handle {
+/// A manually mined devnet L1 with `mined` blocks on top of genesis.
+async fn manual_l1(max_deposits: u32, mined: u64) -> L1Handle {
     let mut config = L1Config::devnet().manual();
     config.genesis_time = Some(1_700_000_000);
     config.deposits = DepositConfig {
         max_per_block: max_deposits,
         seed: 42,
     };
-    L1::spawn(config).await.unwrap()
+    let l1 = L1::spawn(config).await.unwrap();
+    for _ in 0..mined {
+        l1.mine();
+    }
+    l1
 }
 
 fn block_at(l1: &L1Handle, n: u64) -> L1BlockRef {
@@ -117,10 +122,7 @@ fn indexed_blob_hashes(txs: &[TxEnvelope]) -> Vec<IndexedBlobHash> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headers_by_hash_number_and_tag() {
-    let l1 = manual_l1(1).await;
-    for _ in 0..12 {
-        l1.mine();
-    }
+    let l1 = manual_l1(1, 12).await;
     let shared = client(&l1);
     let a = shared.for_chain(CHAIN_A);
 
@@ -162,10 +164,7 @@ async fn headers_by_hash_number_and_tag() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_is_shared_and_counted_per_chain() {
-    let l1 = manual_l1(2).await;
-    for _ in 0..3 {
-        l1.mine();
-    }
+    let l1 = manual_l1(2, 3).await;
     let shared = client(&l1);
     let a = shared.for_chain(CHAIN_A);
     let b = shared.for_chain(CHAIN_B);
@@ -202,10 +201,7 @@ async fn cache_is_shared_and_counted_per_chain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receipts_carry_deposits_and_match_transactions() {
-    let l1 = manual_l1(3).await;
-    for _ in 0..10 {
-        l1.mine();
-    }
+    let l1 = manual_l1(3, 10).await;
     let shared = client(&l1);
     let a = shared.for_chain(CHAIN_A);
     let mut deposits = 0;
@@ -246,8 +242,7 @@ async fn receipts_carry_deposits_and_match_transactions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blobs_of_a_type3_transaction_come_back_verified() {
-    let l1 = manual_l1(0).await;
-    l1.mine();
+    let l1 = manual_l1(0, 1).await;
     let blobs = vec![vector_blob(1), vector_blob(2)];
     let committed: Vec<_> = blobs.iter().map(commit).collect();
     let sidecar = BlobTransactionSidecar {
@@ -295,10 +290,7 @@ async fn blobs_of_a_type3_transaction_come_back_verified() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reorg_moves_numbers_but_not_hashes() {
-    let l1 = manual_l1(2).await;
-    for _ in 0..12 {
-        l1.mine();
-    }
+    let l1 = manual_l1(2, 12).await;
     let shared = client(&l1);
     let a = shared.for_chain(CHAIN_A);
     let old12 = a.block_ref_by_number(12).await.unwrap().unwrap();
@@ -402,6 +394,11 @@ async fn spawn_fake(fake: Fake) -> String {
             ),
         )
         .with_state(fake);
+    serve(app).await
+}
+
+/// Serves `app` on a free local port until the test ends; its URL.
+async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -425,6 +422,31 @@ async fn fake_client(fake: &Fake) -> L1Client {
     L1Client::new(config("http://127.0.0.1:9".into(), beacon)).unwrap()
 }
 
+/// A fake beacon whose `/blob_sidecars/` serves one sidecar, at index 0.
+fn one_sidecar(blob: &Blob, commitment: &[u8; 48], proof: &[u8; 48]) -> FakeBeacon {
+    FakeBeacon {
+        sidecars: Some(json!([sidecar_json(0, blob, commitment, proof)])),
+        ..FakeBeacon::default()
+    }
+}
+
+/// Chain A asks a fresh fake beacon answering as `beacon` says for `wanted` of `block`: the
+/// fake (for its counters) and the error the request must end in.
+async fn refused(
+    beacon: FakeBeacon,
+    block: &L1BlockRef,
+    wanted: &[IndexedBlobHash],
+) -> (Fake, ProviderError) {
+    let fake = Fake::new(Mutex::new(beacon));
+    let err = fake_client(&fake)
+        .await
+        .for_chain(CHAIN_A)
+        .blobs(block, wanted)
+        .await
+        .unwrap_err();
+    (fake, err)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupted_blob_answers_are_invalid() {
     let (good, other) = (vector_blob(1), vector_blob(2));
@@ -434,19 +456,12 @@ async fn corrupted_blob_answers_are_invalid() {
     let block = fake_block();
 
     // The commitment of another blob (with its valid proof): not the transaction's hash.
-    let fake = Fake::default();
-    fake.lock().unwrap().sidecars = Some(json!([sidecar_json(
-        0,
-        &other,
-        &other_commitment,
-        &other_proof
-    )]));
-    let err = fake_client(&fake)
-        .await
-        .for_chain(CHAIN_A)
-        .blobs(&block, &wanted)
-        .await
-        .unwrap_err();
+    let (fake, err) = refused(
+        one_sidecar(&other, &other_commitment, &other_proof),
+        &block,
+        &wanted,
+    )
+    .await;
     assert!(
         matches!(err, ProviderError::Invalid(ref m) if m.contains("commitment hashes to")),
         "{err}"
@@ -458,14 +473,7 @@ async fn corrupted_blob_answers_are_invalid() {
     );
 
     // The right commitment with other bytes: the proof fails.
-    let fake = Fake::default();
-    fake.lock().unwrap().sidecars = Some(json!([sidecar_json(0, &other, &commitment, &proof)]));
-    let err = fake_client(&fake)
-        .await
-        .for_chain(CHAIN_A)
-        .blobs(&block, &wanted)
-        .await
-        .unwrap_err();
+    let (_, err) = refused(one_sidecar(&other, &commitment, &proof), &block, &wanted).await;
     assert!(
         matches!(err, ProviderError::Invalid(ref m) if m.contains("KZG proof")),
         "{err}"
@@ -475,39 +483,34 @@ async fn corrupted_blob_answers_are_invalid() {
     let mut bytes = good.as_bytes().to_vec();
     bytes[1000] ^= 0x01;
     let flipped = Blob::try_from(bytes.as_slice()).unwrap();
-    let fake = Fake::default();
-    fake.lock().unwrap().sidecars = Some(json!([sidecar_json(0, &flipped, &commitment, &proof)]));
-    let err = fake_client(&fake)
-        .await
-        .for_chain(CHAIN_A)
-        .blobs(&block, &wanted)
-        .await
-        .unwrap_err();
+    let (_, err) = refused(one_sidecar(&flipped, &commitment, &proof), &block, &wanted).await;
     assert!(matches!(err, ProviderError::Invalid(_)), "{err}");
 
     // No sidecars endpoint, and `/blobs/` serves the wrong blob.
-    let fake = Fake::default();
-    fake.lock().unwrap().blobs = Some(json!([hex::encode_prefixed(other.as_bytes())]));
-    let err = fake_client(&fake)
-        .await
-        .for_chain(CHAIN_A)
-        .blobs(&block, &wanted)
-        .await
-        .unwrap_err();
+    let (_, err) = refused(
+        FakeBeacon {
+            blobs: Some(json!([hex::encode_prefixed(other.as_bytes())])),
+            ..FakeBeacon::default()
+        },
+        &block,
+        &wanted,
+    )
+    .await;
     assert!(
         matches!(err, ProviderError::Invalid(ref m) if m.contains("not asked for")),
         "{err}"
     );
 
     // A malformed answer is invalid too.
-    let fake = Fake::default();
-    fake.lock().unwrap().sidecars = Some(json!([{"index": "0", "blob": "0x1234"}]));
-    let err = fake_client(&fake)
-        .await
-        .for_chain(CHAIN_A)
-        .blobs(&block, &wanted)
-        .await
-        .unwrap_err();
+    let (_, err) = refused(
+        FakeBeacon {
+            sidecars: Some(json!([{"index": "0", "blob": "0x1234"}])),
+            ..FakeBeacon::default()
+        },
+        &block,
+        &wanted,
+    )
+    .await;
     assert!(matches!(err, ProviderError::Invalid(_)), "{err}");
 }
 
@@ -616,12 +619,7 @@ async fn spawn_proxy(upstream: String, tamper: bool) -> (String, Arc<Mutex<Vec<S
             tamper,
             calls: calls.clone(),
         });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), calls)
+    (serve(app).await, calls)
 }
 
 async fn tampering_proxy(State(p): State<Proxy>, Json(req): Json<Value>) -> Json<Value> {
@@ -657,10 +655,7 @@ async fn tampering_proxy(State(p): State<Proxy>, Json(req): Json<Value>) -> Json
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_blocks_and_receipts_are_invalid() {
-    let l1 = manual_l1(0).await;
-    for _ in 0..3 {
-        l1.mine();
-    }
+    let l1 = manual_l1(0, 3).await;
     // One transaction in the head, so a receipt list can be cut short.
     l1.set_batcher(alloy::primitives::Address::repeat_byte(0xba))
         .unwrap();
@@ -694,10 +689,7 @@ async fn tampered_blocks_and_receipts_are_invalid() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chains_missing_together_fetch_once() {
-    let l1 = manual_l1(2).await;
-    for _ in 0..3 {
-        l1.mine();
-    }
+    let l1 = manual_l1(2, 3).await;
     let (proxy, calls) = spawn_proxy(l1.rpc_url(), false).await;
     let shared = L1Client::new(config(proxy, l1.beacon_url())).unwrap();
     let chains: Vec<_> = (1..=4).map(|i| shared.for_chain(ChainId(i))).collect();

@@ -1,4 +1,4 @@
-//! In-test fakes: an in-memory execution client, supernodes serving C2, an op-node serving
+//! In-test fakes: an in-memory execution client, supernodes serving C2 (`test_support`), an op-node serving
 //! `optimism_syncStatus`, and builders of real payloads and signed attestations.
 
 #![allow(dead_code)]
@@ -16,20 +16,16 @@ use alloy::rpc::types::engine::{
 use jsonrpsee::RpcModule;
 use jsonrpsee::server::{Server, ServerHandle};
 use op_alloy_rpc_types_engine::{OpExecutionPayload, OpExecutionPayloadEnvelope};
-use opfleet_attest::{Attestation, AttestationKind, PublicKey, SignedAttestation, SigningKey};
+use opfleet_attest::{AttestationKind, SignedAttestation};
 use opfleet_follower::config::{AttestedSources, FollowerConfig, HeadsSource, trust_policy};
 use opfleet_follower::engine::{BlockAt, ElError, ExecutionLayer, Forkchoice, OwnOutput};
+use opfleet_follower::test_support;
+pub use opfleet_follower::test_support::{FakeSupernode, eventually, pk};
 use opfleet_protocol::config::RollupConfig;
 use opfleet_protocol::p2p::validation::compute_block_hash;
 use opfleet_protocol::{BlockId, ChainId, L2BlockRef, SyncStatus};
-use serde_json::value::to_raw_value;
-use tokio::sync::broadcast;
 
 pub const CHAIN: ChainId = ChainId(901);
-
-pub fn now_ms() -> u64 {
-    opfleet_follower::sources::now_ms()
-}
 
 /// A real (correctly hashed) V3 payload on top of `parent`; `fork` varies its contents.
 pub fn payload(
@@ -254,16 +250,7 @@ impl ExecutionLayer for MemEl {
     }
 }
 
-/// A signing key of the test pool (1..=3 trusted, 4 untrusted).
-pub fn key(i: u8) -> SigningKey {
-    SigningKey::from_bytes(&[i; 32])
-}
-
-pub fn pk(i: u8) -> PublicKey {
-    PublicKey::of(&key(i))
-}
-
-/// An attestation of `block` signed by key `i`.
+/// An attestation of `block` on [`CHAIN`] signed by pool key `i` (1..=3 trusted, 4 untrusted).
 pub fn attest(
     i: u8,
     kind: AttestationKind,
@@ -271,139 +258,7 @@ pub fn attest(
     derived: u64,
     output_root: B256,
 ) -> SignedAttestation {
-    SignedAttestation::sign(
-        Attestation {
-            kind,
-            chain_id: CHAIN,
-            block,
-            derived_from: BlockId {
-                hash: B256::repeat_byte(derived as u8),
-                number: derived,
-            },
-            output_root,
-            issued_at_ms: now_ms(),
-        },
-        &key(i),
-    )
-}
-
-/// A fake supernode: `attest_latest`, `attest_subscribe` (unless push is off) and
-/// `opfleet_payloadByNumber` from a payload map.
-pub struct FakeSupernode {
-    pub addr: SocketAddr,
-    handle: ServerHandle,
-    state: Arc<SupernodeState>,
-}
-
-#[derive(Default)]
-pub struct SupernodeState {
-    latest: Mutex<(Option<SignedAttestation>, Option<SignedAttestation>)>,
-    push: Mutex<Option<broadcast::Sender<SignedAttestation>>>,
-    payloads: Mutex<BTreeMap<u64, OpExecutionPayloadEnvelope>>,
-}
-
-impl FakeSupernode {
-    pub async fn start(push: bool) -> Self {
-        Self::start_on("127.0.0.1:0".parse().unwrap(), push).await
-    }
-
-    pub async fn start_on(addr: SocketAddr, push: bool) -> Self {
-        let state = Arc::new(SupernodeState::default());
-        if push {
-            *state.push.lock().unwrap() = Some(broadcast::channel(256).0);
-        }
-        let server = Server::builder().build(addr).await.unwrap();
-        let addr = server.local_addr().unwrap();
-        let mut m = RpcModule::from_arc(state.clone());
-        m.register_method("attest_latest", |params, st, _| {
-            let (chain,): (String,) = params.parse()?;
-            if chain != CHAIN.get().to_string() {
-                return Err(jsonrpsee::types::ErrorObjectOwned::owned(
-                    -32602,
-                    "unknown chain",
-                    None::<()>,
-                ));
-            }
-            let l = *st.latest.lock().unwrap();
-            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(
-                serde_json::json!({"safe": l.0, "finalized": l.1}),
-            )
-        })
-        .unwrap();
-        m.register_method("opfleet_payloadByNumber", |params, st, _| {
-            let (n,): (alloy::primitives::U64,) = params.parse()?;
-            let env = st.payloads.lock().unwrap().get(&n.to::<u64>()).cloned();
-            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(env.map(|e| {
-                let full = opfleet_protocol::p2p::req_resp::encode_success(&e).unwrap();
-                let mut body = Vec::new();
-                use std::io::Read;
-                snap::read::FrameDecoder::new(&full[5..])
-                    .read_to_end(&mut body)
-                    .unwrap();
-                serde_json::json!({"version": 3, "payload": Bytes::from(body)})
-            }))
-        })
-        .unwrap();
-        if push {
-            m.register_subscription(
-                "attest_subscribe",
-                "attest_subscription",
-                "attest_unsubscribe",
-                |_params, pending, st, _| async move {
-                    let msg = |a: &SignedAttestation| -> Result<jsonrpsee::SubscriptionMessage, serde_json::Error> {
-                        Ok(to_raw_value(a)?.into())
-                    };
-                    let mut rx = st.push.lock().unwrap().as_ref().unwrap().subscribe();
-                    let first = *st.latest.lock().unwrap();
-                    let sink = pending.accept().await?;
-                    for a in [first.0, first.1].into_iter().flatten() {
-                        sink.send(msg(&a)?).await?;
-                    }
-                    while let Ok(a) = rx.recv().await {
-                        sink.send(msg(&a)?).await?;
-                    }
-                    jsonrpsee::core::SubscriptionResult::Ok(())
-                },
-            )
-            .unwrap();
-        }
-        let handle = server.start(m);
-        Self {
-            addr,
-            handle,
-            state,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Makes `a` this supernode's latest of its kind and pushes it.
-    pub fn publish(&self, a: SignedAttestation) {
-        {
-            let mut l = self.state.latest.lock().unwrap();
-            match a.attestation.kind {
-                AttestationKind::Safe => l.0 = Some(a),
-                AttestationKind::Finalized => l.1 = Some(a),
-            }
-        }
-        if let Some(tx) = self.state.push.lock().unwrap().as_ref() {
-            let _ = tx.send(a);
-        }
-    }
-
-    pub fn serve_payloads(&self, envs: &[OpExecutionPayloadEnvelope]) {
-        let mut p = self.state.payloads.lock().unwrap();
-        for e in envs {
-            p.insert(e.execution_payload.block_number(), e.clone());
-        }
-    }
-
-    pub async fn stop(self) {
-        let _ = self.handle.stop();
-        self.handle.stopped().await;
-    }
+    test_support::attest(i, CHAIN, kind, block, derived, output_root)
 }
 
 /// A fake op-node serving `optimism_syncStatus` from a settable status.
@@ -473,18 +328,6 @@ pub fn attested_config(data_dir: &Path, urls: Vec<String>, verify: bool) -> Foll
         metrics_addr: Some("127.0.0.1:0".parse().unwrap()),
         verify_output_root: verify,
         healthz_max_safe_age: Duration::from_secs(100_000_000_000),
-    }
-}
-
-/// Polls `f` until it returns true or `secs` pass.
-pub async fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

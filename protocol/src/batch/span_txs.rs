@@ -17,7 +17,7 @@
 //! rebuilt from its y parity and protected bit (`27 + y` or `2 * chain_id + 35 + y`).
 
 use alloy::consensus::transaction::RlpEcdsaEncodableTx;
-use alloy::consensus::{TxEip1559, TxEip2930, TxEip7702, TxEnvelope, TxLegacy};
+use alloy::consensus::{Transaction as _, TxEip1559, TxEip2930, TxEip7702, TxEnvelope, TxLegacy};
 use alloy::eips::eip2718::Decodable2718;
 use alloy::eips::eip2930::AccessList;
 use alloy::eips::eip7702::SignedAuthorization;
@@ -102,69 +102,42 @@ impl SpanTxData {
         }
     }
 
-    /// Appends the `tx_datas` entry: type byte (if typed) and the RLP list.
+    /// Appends the `tx_datas` entry: type byte (if typed) and the RLP list of its fields, in
+    /// the order of the picture above.
     fn encode(&self, out: &mut Vec<u8>) {
-        let mut fields = Vec::new();
-        match self {
+        let fields: &[&dyn Encodable] = match self {
             Self::Legacy {
                 value,
                 gas_price,
                 data,
                 ..
-            } => {
-                value.encode(&mut fields);
-                gas_price.encode(&mut fields);
-                data.encode(&mut fields);
-            }
+            } => &[value, gas_price, data],
             Self::Eip2930 {
                 value,
                 gas_price,
                 data,
                 access_list,
-            } => {
-                out.push(EIP2930_TX_TYPE);
-                value.encode(&mut fields);
-                gas_price.encode(&mut fields);
-                data.encode(&mut fields);
-                access_list.encode(&mut fields);
-            }
+            } => &[value, gas_price, data, access_list],
             Self::Eip1559 {
                 value,
-                max_priority_fee_per_gas,
-                max_fee_per_gas,
+                max_priority_fee_per_gas: tip,
+                max_fee_per_gas: cap,
                 data,
                 access_list,
-            } => {
-                out.push(EIP1559_TX_TYPE);
-                value.encode(&mut fields);
-                max_priority_fee_per_gas.encode(&mut fields);
-                max_fee_per_gas.encode(&mut fields);
-                data.encode(&mut fields);
-                access_list.encode(&mut fields);
-            }
+            } => &[value, tip, cap, data, access_list],
             Self::Eip7702 {
                 value,
-                max_priority_fee_per_gas,
-                max_fee_per_gas,
+                max_priority_fee_per_gas: tip,
+                max_fee_per_gas: cap,
                 data,
                 access_list,
-                authorization_list,
-            } => {
-                out.push(EIP7702_TX_TYPE);
-                value.encode(&mut fields);
-                max_priority_fee_per_gas.encode(&mut fields);
-                max_fee_per_gas.encode(&mut fields);
-                data.encode(&mut fields);
-                access_list.encode(&mut fields);
-                authorization_list.encode(&mut fields);
-            }
+                authorization_list: auths,
+            } => &[value, tip, cap, data, access_list, auths],
+        };
+        if !matches!(self, Self::Legacy { .. }) {
+            out.push(self.tx_type());
         }
-        Header {
-            list: true,
-            payload_length: fields.len(),
-        }
-        .encode(out);
-        out.extend_from_slice(&fields);
+        alloy::rlp::encode_list::<_, dyn Encodable>(fields, out);
     }
 
     /// Reads one `tx_datas` entry. `protected` is filled in later from `protected_bits`.
@@ -365,98 +338,72 @@ impl SpanTx {
             index,
             reason,
         };
-        let check_chain = |found: u64| {
-            if found == chain_id.get() {
-                Ok(())
-            } else {
-                Err(SpanBatchError::ChainIdMismatch {
-                    block,
-                    index,
-                    found,
-                    expected: chain_id.get(),
-                })
-            }
-        };
         let envelope = TxEnvelope::decode_2718_exact(tx).map_err(|e| bad(e.to_string()))?;
-        let to_of = |kind: TxKind| match kind {
-            TxKind::Create => None,
-            TxKind::Call(a) => Some(a),
-        };
-        let out = match envelope {
+        // What every type has in common comes from the envelope; the match takes the rest.
+        let to = envelope.to();
+        let signature = *envelope.signature();
+        let (nonce, gas_limit) = (envelope.nonce(), envelope.gas_limit());
+        let found_chain = envelope.chain_id();
+        let data = match envelope {
             TxEnvelope::Legacy(signed) => {
-                let (t, signature, _) = signed.into_parts();
-                if let Some(c) = t.chain_id {
-                    check_chain(c)?;
-                }
-                Self {
-                    to: to_of(t.to),
-                    signature,
-                    nonce: t.nonce,
-                    gas_limit: t.gas_limit,
-                    data: SpanTxData::Legacy {
-                        protected: t.chain_id.is_some(),
-                        value: t.value,
-                        gas_price: U256::from(t.gas_price),
-                        data: t.input,
-                    },
+                let t = signed.strip_signature();
+                SpanTxData::Legacy {
+                    protected: t.chain_id.is_some(),
+                    value: t.value,
+                    gas_price: U256::from(t.gas_price),
+                    data: t.input,
                 }
             }
             TxEnvelope::Eip2930(signed) => {
-                let (t, signature, _) = signed.into_parts();
-                check_chain(t.chain_id)?;
-                Self {
-                    to: to_of(t.to),
-                    signature,
-                    nonce: t.nonce,
-                    gas_limit: t.gas_limit,
-                    data: SpanTxData::Eip2930 {
-                        value: t.value,
-                        gas_price: U256::from(t.gas_price),
-                        data: t.input,
-                        access_list: t.access_list,
-                    },
+                let t = signed.strip_signature();
+                SpanTxData::Eip2930 {
+                    value: t.value,
+                    gas_price: U256::from(t.gas_price),
+                    data: t.input,
+                    access_list: t.access_list,
                 }
             }
             TxEnvelope::Eip1559(signed) => {
-                let (t, signature, _) = signed.into_parts();
-                check_chain(t.chain_id)?;
-                Self {
-                    to: to_of(t.to),
-                    signature,
-                    nonce: t.nonce,
-                    gas_limit: t.gas_limit,
-                    data: SpanTxData::Eip1559 {
-                        value: t.value,
-                        max_priority_fee_per_gas: U256::from(t.max_priority_fee_per_gas),
-                        max_fee_per_gas: U256::from(t.max_fee_per_gas),
-                        data: t.input,
-                        access_list: t.access_list,
-                    },
+                let t = signed.strip_signature();
+                SpanTxData::Eip1559 {
+                    value: t.value,
+                    max_priority_fee_per_gas: U256::from(t.max_priority_fee_per_gas),
+                    max_fee_per_gas: U256::from(t.max_fee_per_gas),
+                    data: t.input,
+                    access_list: t.access_list,
                 }
             }
             TxEnvelope::Eip7702(signed) => {
-                let (t, signature, _) = signed.into_parts();
-                check_chain(t.chain_id)?;
-                Self {
-                    to: Some(t.to),
-                    signature,
-                    nonce: t.nonce,
-                    gas_limit: t.gas_limit,
-                    data: SpanTxData::Eip7702 {
-                        value: t.value,
-                        max_priority_fee_per_gas: U256::from(t.max_priority_fee_per_gas),
-                        max_fee_per_gas: U256::from(t.max_fee_per_gas),
-                        data: t.input,
-                        access_list: t.access_list,
-                        authorization_list: t.authorization_list,
-                    },
+                let t = signed.strip_signature();
+                SpanTxData::Eip7702 {
+                    value: t.value,
+                    max_priority_fee_per_gas: U256::from(t.max_priority_fee_per_gas),
+                    max_fee_per_gas: U256::from(t.max_fee_per_gas),
+                    data: t.input,
+                    access_list: t.access_list,
+                    authorization_list: t.authorization_list,
                 }
             }
             TxEnvelope::Eip4844(_) => {
                 return Err(bad("blob (type 3) transactions cannot be batched".into()));
             }
         };
-        Ok(out)
+        // An unprotected legacy transaction names no chain.
+        if let Some(found) = found_chain.filter(|c| *c != chain_id.get()) {
+            return Err(SpanBatchError::ChainIdMismatch {
+                block,
+                index,
+                found,
+                expected: chain_id.get(),
+            });
+        }
+        Ok(Self {
+            to,
+            signature,
+            nonce,
+            gas_limit,
+            data,
+        })
     }
 }
 
@@ -468,40 +415,18 @@ pub(crate) fn decode_txs(
     let creation = read_bitlist(cursor, total, "contract_creation_bits")?;
     let y_parity = read_bitlist(cursor, total, "y_parity_bits")?;
 
-    // Fixed-size columns: check the whole column is present before allocating for it.
-    let sig_offset = cursor.offset();
-    let sig_bytes = cursor
-        .read_bytes(total.saturating_mul(64), "tx_sigs")
-        .map_err(|_| BatchDecodeError::UnexpectedEnd {
-            field: "tx_sigs",
-            offset: sig_offset,
-            needed: total.saturating_mul(64),
-            remaining: cursor.remaining(),
-        })?;
+    // Fixed-size columns: the whole column is checked present before anything is allocated.
+    let sig_bytes = cursor.read_bytes(total.saturating_mul(64), "tx_sigs")?;
     let to_count = creation.iter().filter(|c| !**c).count();
-    let to_offset = cursor.offset();
-    let to_bytes = cursor
-        .read_bytes(to_count.saturating_mul(20), "tx_tos")
-        .map_err(|_| BatchDecodeError::UnexpectedEnd {
-            field: "tx_tos",
-            offset: to_offset,
-            needed: to_count.saturating_mul(20),
-            remaining: cursor.remaining(),
-        })?;
+    let to_bytes = cursor.read_bytes(to_count.saturating_mul(20), "tx_tos")?;
 
     // Every remaining entry takes at least one byte: cap allocations by the input left.
     let mut datas = Vec::with_capacity(total.min(cursor.remaining()));
     for index in 0..total {
         datas.push(SpanTxData::decode(cursor, index)?);
     }
-    let mut nonces = Vec::with_capacity(total.min(cursor.remaining()));
-    for _ in 0..total {
-        nonces.push(cursor.read_uvarint("tx_nonces")?);
-    }
-    let mut gases = Vec::with_capacity(total.min(cursor.remaining()));
-    for _ in 0..total {
-        gases.push(cursor.read_uvarint("tx_gases")?);
-    }
+    let nonces = read_uvarints(cursor, total, "tx_nonces")?;
+    let gases = read_uvarints(cursor, total, "tx_gases")?;
     let legacy_count = datas
         .iter()
         .filter(|d| matches!(d, SpanTxData::Legacy { .. }))
@@ -543,6 +468,20 @@ pub(crate) fn decode_txs(
         });
     }
     Ok(txs)
+}
+
+/// Reads a column of `total` uvarints.
+fn read_uvarints(
+    cursor: &mut Cursor<'_>,
+    total: usize,
+    field: &'static str,
+) -> Result<Vec<u64>, BatchDecodeError> {
+    // Every uvarint takes at least one byte: cap the allocation by the input left.
+    let mut out = Vec::with_capacity(total.min(cursor.remaining()));
+    for _ in 0..total {
+        out.push(cursor.read_uvarint(field)?);
+    }
+    Ok(out)
 }
 
 /// Appends the `txs` section.

@@ -7,6 +7,7 @@ use alloy::consensus::{SignableTransaction, TxEip1559};
 use alloy::eips::eip2718::{Decodable2718, Encodable2718};
 use alloy::primitives::{Address, B64, B256, Bytes, TxKind, U256};
 use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
 use op_alloy_consensus::{OpTxEnvelope, TxDeposit, UserDepositSource};
 use opfleet_protocol::batch::{Batch, SpanBatch, SpanBatchContext};
 use opfleet_protocol::batcher_data::encode_frames;
@@ -166,7 +167,7 @@ fn deposit(l1_block: B256) -> TxDeposit {
     }
 }
 
-async fn pipeline(l1: &Arc<FakeL1>, r: &RollupConfig) -> Pipeline {
+async fn try_pipeline(l1: &Arc<FakeL1>, r: &RollupConfig) -> Result<Pipeline, PipelineError> {
     Pipeline::new(
         PipelineConfig {
             rollup: Arc::new(r.clone()),
@@ -178,15 +179,26 @@ async fn pipeline(l1: &Arc<FakeL1>, r: &RollupConfig) -> Pipeline {
         r.genesis.system_config,
     )
     .await
-    .unwrap()
+}
+
+async fn pipeline(l1: &Arc<FakeL1>, r: &RollupConfig) -> Pipeline {
+    try_pipeline(l1, r).await.unwrap()
 }
 
 /// Derives until the pipeline runs out of L1, executing each block as [`child`] would.
 async fn derive_all(p: &mut Pipeline, start: L2BlockRef) -> Vec<(L2BlockRef, DerivedAttributes)> {
-    let l2 = FakeL2::default();
+    derive_over(p, start, &FakeL2::default()).await
+}
+
+/// [`derive_all`] with `l2` as the L2 chain the pipeline reads (each derived block is added).
+async fn derive_over(
+    p: &mut Pipeline,
+    start: L2BlockRef,
+    l2: &FakeL2,
+) -> Vec<(L2BlockRef, DerivedAttributes)> {
     let mut parent = start;
     let mut out = Vec::new();
-    while let Some(d) = p.next(&parent, &l2).await.unwrap() {
+    while let Some(d) = p.next(&parent, l2).await.unwrap() {
         assert_eq!(d.parent, parent);
         let block = child(
             &parent,
@@ -235,79 +247,96 @@ pub(crate) fn l1_with_deposit() -> (Arc<FakeL1>, TxDeposit) {
     (l1, dep)
 }
 
-fn check_derived(
-    got: &[(L2BlockRef, DerivedAttributes)],
-    refs: &[L2BlockRef],
-    batches: &[SingularBatch],
-    dep: &TxDeposit,
-    derived_from: u64,
-) {
-    assert_eq!(got.len(), batches.len());
-    for (i, (block, d)) in got.iter().enumerate() {
-        assert_eq!(*block, refs[i + 1], "block {}", i + 1);
-        assert_eq!(user_txs(d), batches[i].transactions);
-        assert_eq!(d.derived_from.number, derived_from);
-        let deps = deposits(d);
-        // L1-info first; the user deposit of L1 block 1 opens epoch 1 (block 6).
-        if block.number == 6 {
-            assert_eq!(deps.len(), 2);
-            assert_eq!(deps[1], *dep);
-        } else {
-            assert_eq!(deps.len(), 1);
+/// The six L2 blocks a sequencer built over [`l1_with_deposit`]: the world most tests post.
+struct Sequenced {
+    l1: Arc<FakeL1>,
+    dep: TxDeposit,
+    r: RollupConfig,
+    refs: Vec<L2BlockRef>,
+    batches: Vec<SingularBatch>,
+}
+
+impl Sequenced {
+    /// Under a sequencing window of `window` L1 blocks.
+    fn new(window: u64) -> Self {
+        let (l1, dep) = l1_with_deposit();
+        let r = rollup(l1.block(0), window);
+        let (refs, batches) = sequence(&l1, &r, 6);
+        Self {
+            l1,
+            dep,
+            r,
+            refs,
+            batches,
         }
-        let info = opfleet_protocol::l1_info::L1BlockInfo::from_deposit_tx(&deps[0]).unwrap();
-        assert_eq!(info.l1_origin(), block.l1_origin);
-        assert_eq!(info.sequence_number, block.sequence_number);
-        assert_eq!(d.attributes.gas_limit, Some(30_000_000));
+    }
+
+    /// Posts the batches as one channel of singular batches in a calldata transaction of
+    /// `sender` (nonce 0) in L1 block `at`.
+    fn post_singular(&self, at: u64, sender: &PrivateKeySigner) {
+        let data = channel_frames(&singular_entries(&self.batches), 1);
+        self.l1.set_txs(
+            self.l1.block(at).hash,
+            vec![calldata_tx(sender, 0, INBOX, &data)],
+        );
+    }
+
+    /// Checks that `got` is the sequenced chain, every block derived from L1 block
+    /// `derived_from`.
+    fn check_derived(&self, got: &[(L2BlockRef, DerivedAttributes)], derived_from: u64) {
+        assert_eq!(got.len(), self.batches.len());
+        for (i, (block, d)) in got.iter().enumerate() {
+            assert_eq!(*block, self.refs[i + 1], "block {}", i + 1);
+            assert_eq!(user_txs(d), self.batches[i].transactions);
+            assert_eq!(d.derived_from.number, derived_from);
+            let deps = deposits(d);
+            // L1-info first; the user deposit of L1 block 1 opens epoch 1 (block 6).
+            if block.number == 6 {
+                assert_eq!(deps.len(), 2);
+                assert_eq!(deps[1], self.dep);
+            } else {
+                assert_eq!(deps.len(), 1);
+            }
+            let info = opfleet_protocol::l1_info::L1BlockInfo::from_deposit_tx(&deps[0]).unwrap();
+            assert_eq!(info.l1_origin(), block.l1_origin);
+            assert_eq!(info.sequence_number, block.sequence_number);
+            assert_eq!(d.attributes.gas_limit, Some(30_000_000));
+        }
     }
 }
 
 #[tokio::test]
 async fn calldata_singular_batches_derive_the_blocks() {
-    let (l1, dep) = l1_with_deposit();
-    let r = rollup(l1.block(0), 4);
-    let (refs, batches) = sequence(&l1, &r, 6);
-    let data = channel_frames(&singular_entries(&batches), 1);
-    l1.set_txs(
-        l1.block(2).hash,
-        vec![calldata_tx(&batcher_key().0, 0, INBOX, &data)],
-    );
-    let mut p = pipeline(&l1, &r).await;
-    let got = derive_all(&mut p, refs[0]).await;
-    check_derived(&got, &refs, &batches, &dep, 2);
+    let s = Sequenced::new(4);
+    s.post_singular(2, &batcher_key().0);
+    let mut p = pipeline(&s.l1, &s.r).await;
+    let got = derive_all(&mut p, s.refs[0]).await;
+    s.check_derived(&got, 2);
     assert_eq!(p.origin().number, 4);
     assert_eq!(got.iter().filter(|(_, d)| !d.last_in_span).count(), 0);
 }
 
 #[tokio::test]
 async fn blob_span_batch_derives_the_blocks() {
-    let (l1, dep) = l1_with_deposit();
-    let r = rollup(l1.block(0), 4);
-    let (refs, batches) = sequence(&l1, &r, 6);
-    let data = channel_frames(&span_entry(&r, &batches, false), 2);
+    let s = Sequenced::new(4);
+    let data = channel_frames(&span_entry(&s.r, &s.batches, false), 2);
     let blob = encode_blob(&data).unwrap();
-    let b2 = l1.block(2);
-    let tx = blob_tx(&batcher_key().0, 0, INBOX, &[blob], &l1, b2);
-    l1.set_txs(b2.hash, vec![tx]);
-    let mut p = pipeline(&l1, &r).await;
-    let got = derive_all(&mut p, refs[0]).await;
-    check_derived(&got, &refs, &batches, &dep, 2);
+    let b2 = s.l1.block(2);
+    let tx = blob_tx(&batcher_key().0, 0, INBOX, &[blob], &s.l1, b2);
+    s.l1.set_txs(b2.hash, vec![tx]);
+    let mut p = pipeline(&s.l1, &s.r).await;
+    let got = derive_all(&mut p, s.refs[0]).await;
+    s.check_derived(&got, 2);
     let last_in_span: Vec<bool> = got.iter().map(|(_, d)| d.last_in_span).collect();
     assert_eq!(last_in_span, vec![false, false, false, false, false, true]);
 }
 
 #[tokio::test]
 async fn frames_from_another_sender_are_ignored() {
-    let (l1, _) = l1_with_deposit();
-    let r = rollup(l1.block(0), 40);
-    let (refs, batches) = sequence(&l1, &r, 6);
-    let data = channel_frames(&singular_entries(&batches), 1);
-    l1.set_txs(
-        l1.block(2).hash,
-        vec![calldata_tx(&other_key(), 0, INBOX, &data)],
-    );
-    let mut p = pipeline(&l1, &r).await;
-    assert!(derive_all(&mut p, refs[0]).await.is_empty());
+    let s = Sequenced::new(40);
+    s.post_singular(2, &other_key());
+    let mut p = pipeline(&s.l1, &s.r).await;
+    assert!(derive_all(&mut p, s.refs[0]).await.is_empty());
 }
 
 #[tokio::test]
@@ -333,20 +362,14 @@ async fn expired_window_fills_epochs_with_empty_blocks() {
 
 #[tokio::test]
 async fn invalid_batch_flushes_its_channel_and_window_expiry_recovers() {
-    let (l1, _) = l1_with_deposit();
-    let r = rollup(l1.block(0), 4);
-    let (refs, mut batches) = sequence(&l1, &r, 6);
+    let mut s = Sequenced::new(4);
     // Block 3's batch names a wrong epoch hash: dropped, and blocks 4.. of the channel with it.
-    batches[2].epoch_hash = B256::repeat_byte(0x99);
-    let data = channel_frames(&singular_entries(&batches), 1);
-    l1.set_txs(
-        l1.block(2).hash,
-        vec![calldata_tx(&batcher_key().0, 0, INBOX, &data)],
-    );
-    let mut p = pipeline(&l1, &r).await;
-    let got = derive_all(&mut p, refs[0]).await;
-    assert_eq!(got[0].0, refs[1]);
-    assert_eq!(got[1].0, refs[2]);
+    s.batches[2].epoch_hash = B256::repeat_byte(0x99);
+    s.post_singular(2, &batcher_key().0);
+    let mut p = pipeline(&s.l1, &s.r).await;
+    let got = derive_all(&mut p, s.refs[0]).await;
+    assert_eq!(got[0].0, s.refs[1]);
+    assert_eq!(got[1].0, s.refs[2]);
     // Block 3 comes from the expired window of epoch 0 (at L1 block 4), empty.
     assert!(user_txs(&got[2].1).is_empty());
     assert_eq!(got[2].1.derived_from.number, 4);
@@ -355,106 +378,84 @@ async fn invalid_batch_flushes_its_channel_and_window_expiry_recovers() {
 
 #[tokio::test]
 async fn reorg_under_the_cursor_needs_a_reset() {
-    let (l1, dep) = l1_with_deposit();
-    let r = rollup(l1.block(0), 4);
-    let (refs, batches) = sequence(&l1, &r, 6);
-    let data = channel_frames(&singular_entries(&batches), 1);
-    l1.set_txs(
-        l1.block(2).hash,
-        vec![calldata_tx(&batcher_key().0, 0, INBOX, &data)],
-    );
-    let mut p = pipeline(&l1, &r).await;
-    let got = derive_all(&mut p, refs[0]).await;
-    check_derived(&got, &refs, &batches, &dep, 2);
+    let s = Sequenced::new(4);
+    s.post_singular(2, &batcher_key().0);
+    let mut p = pipeline(&s.l1, &s.r).await;
+    let got = derive_all(&mut p, s.refs[0]).await;
+    s.check_derived(&got, 2);
     // Replace L1 blocks 3.. under the cursor (at 4).
-    l1.rewind_to(3);
+    s.l1.rewind_to(3);
     for _ in 0..3 {
-        l1.mine(1);
+        s.l1.mine(1);
     }
-    let err = p.next(&refs[6], &FakeL2::default()).await.unwrap_err();
+    let err = p.next(&s.refs[6], &FakeL2::default()).await.unwrap_err();
     assert!(err.needs_reset(), "{err}");
     // The safe head's origin (block 1) is still canonical: reset and go on.
-    p.reset(refs[6], r.genesis.system_config).await.unwrap();
+    p.reset(s.refs[6], s.r.genesis.system_config).await.unwrap();
     assert_eq!(p.origin().number, 0);
     // The old batches are past; on the new branch epoch 1's window expires at block 5.
-    let d = p.next(&refs[6], &FakeL2::default()).await.unwrap().unwrap();
-    assert_eq!(d.parent, refs[6]);
+    let d = p
+        .next(&s.refs[6], &FakeL2::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.parent, s.refs[6]);
     assert!(user_txs(&d).is_empty());
-    assert_eq!(d.derived_from, l1.block(5));
+    assert_eq!(d.derived_from, s.l1.block(5));
     // A safe head whose origin was reorged out cannot anchor a reset.
     let stale = L2BlockRef {
         l1_origin: BlockId {
             hash: B256::repeat_byte(1),
             number: 5,
         },
-        ..refs[6]
+        ..s.refs[6]
     };
     assert!(matches!(
-        p.reset(stale, r.genesis.system_config).await,
+        p.reset(stale, s.r.genesis.system_config).await,
         Err(PipelineError::AnchorNotCanonical(_))
     ));
 }
 
 #[tokio::test]
 async fn span_overlapping_the_safe_chain_reads_the_parent_from_l2() {
-    let (l1, dep) = l1_with_deposit();
-    let r = rollup(l1.block(0), 4);
-    let (refs, batches) = sequence(&l1, &r, 6);
+    let s = Sequenced::new(4);
     // Blocks 1..=3 posted first; then a span of 2..=6 (re-posted after a timeout, say).
-    let first = channel_frames(&singular_entries(&batches[..3]), 1);
-    let span = channel_frames(&span_entry(&r, &batches[1..], false), 2);
-    l1.set_txs(
-        l1.block(2).hash,
+    let first = channel_frames(&singular_entries(&s.batches[..3]), 1);
+    let span = channel_frames(&span_entry(&s.r, &s.batches[1..], false), 2);
+    s.l1.set_txs(
+        s.l1.block(2).hash,
         vec![
             calldata_tx(&batcher_key().0, 0, INBOX, &first),
             calldata_tx(&batcher_key().0, 1, INBOX, &span),
         ],
     );
-    let mut p = pipeline(&l1, &r).await;
+    let mut p = pipeline(&s.l1, &s.r).await;
     // Start from block 3 as the safe head (a restart), with the L2 chain known to the source.
-    p.reset(refs[3], r.genesis.system_config).await.unwrap();
+    p.reset(s.refs[3], s.r.genesis.system_config).await.unwrap();
     let l2 = FakeL2::default();
-    for b in &refs {
+    for b in &s.refs {
         l2.refs.lock().unwrap().insert(b.number, *b);
     }
-    let mut parent = refs[3];
-    let mut got = Vec::new();
-    while let Some(d) = p.next(&parent, &l2).await.unwrap() {
-        let block = child(
-            &parent,
-            d.attributes.payload_attributes.timestamp,
-            d.l1_origin,
-            d.sequence_number,
-            0,
-        );
-        got.push((block, d));
-        parent = block;
-    }
+    let got = derive_over(&mut p, s.refs[3], &l2).await;
     assert_eq!(
         got.iter().map(|(b, _)| *b).collect::<Vec<_>>(),
-        refs[4..].to_vec()
+        s.refs[4..].to_vec()
     );
-    assert_eq!(deposits(&got[2].1)[1], dep);
+    assert_eq!(deposits(&got[2].1)[1], s.dep);
 }
 
 #[tokio::test]
 async fn a_temporary_l1_error_never_loses_a_batch() {
-    let (l1, dep) = l1_with_deposit();
-    let r = rollup(l1.block(0), 4);
-    let (refs, batches) = sequence(&l1, &r, 6);
-    let data = channel_frames(&singular_entries(&batches), 1);
-    l1.set_txs(
-        l1.block(2).hash,
-        vec![calldata_tx(&batcher_key().0, 0, INBOX, &data)],
-    );
-    let mut p = pipeline(&l1, &r).await;
-    *l1.failing_header_reads.lock().unwrap() = 2;
+    let s = Sequenced::new(4);
+    s.post_singular(2, &batcher_key().0);
+    let mut p = pipeline(&s.l1, &s.r).await;
+    *s.l1.failing_header_reads.lock().unwrap() = 2;
     for _ in 0..2 {
-        let err = p.next(&refs[0], &FakeL2::default()).await.unwrap_err();
+        let err = p.next(&s.refs[0], &FakeL2::default()).await.unwrap_err();
         assert!(err.is_temporary() && !err.needs_reset(), "{err}");
     }
-    let got = derive_all(&mut p, refs[0]).await;
-    check_derived(&got, &refs, &batches, &dep, 2);
+    let got = derive_all(&mut p, s.refs[0]).await;
+    s.check_derived(&got, 2);
 }
 
 #[tokio::test]
@@ -463,18 +464,7 @@ async fn pre_holocene_anchors_are_refused() {
     let mut r = rollup(l1.block(0), 4);
     r.hardforks.holocene_time = Some(L2_TIME + 100);
     r.hardforks.isthmus_time = Some(L2_TIME + 100);
-    let err = Pipeline::new(
-        PipelineConfig {
-            rollup: Arc::new(r.clone()),
-            blob_schedule: L1BlobSchedule::prague_at(0),
-        },
-        l1.clone(),
-        l1.clone(),
-        genesis_ref(&r),
-        r.genesis.system_config,
-    )
-    .await
-    .unwrap_err();
+    let err = try_pipeline(&l1, &r).await.unwrap_err();
     assert_eq!(err, PipelineError::PreHolocene { timestamp: L2_TIME });
 }
 
@@ -498,33 +488,28 @@ fn config_update(r: &RollupConfig, kind: u8, word: B256) -> alloy::primitives::L
 
 #[tokio::test]
 async fn system_config_updates_move_the_batcher_and_the_gas_limit() {
-    let (l1, _) = l1_with_deposit();
-    let r = rollup(l1.block(0), 4);
+    let s = Sequenced::new(4);
     let new_batcher = other_key().address();
-    let b1 = l1.block(1).hash;
-    l1.push_receipt(
+    let b1 = s.l1.block(1).hash;
+    s.l1.push_receipt(
         b1,
         receipt(vec![
-            config_update(&r, 0, new_batcher.into_word()),
-            config_update(&r, 2, B256::left_padding_from(&40_000_000u64.to_be_bytes())),
+            config_update(&s.r, 0, new_batcher.into_word()),
+            config_update(
+                &s.r,
+                2,
+                B256::left_padding_from(&40_000_000u64.to_be_bytes()),
+            ),
         ]),
     );
-    let (refs, batches) = sequence(&l1, &r, 6);
-    let data = channel_frames(&singular_entries(&batches), 1);
     // The old batcher's frames after the change are not read; the new batcher's are.
-    l1.set_txs(
-        l1.block(2).hash,
-        vec![calldata_tx(&batcher_key().0, 0, INBOX, &data)],
-    );
-    l1.set_txs(
-        l1.block(3).hash,
-        vec![calldata_tx(&other_key(), 0, INBOX, &data)],
-    );
-    let mut p = pipeline(&l1, &r).await;
-    let got = derive_all(&mut p, refs[0]).await;
+    s.post_singular(2, &batcher_key().0);
+    s.post_singular(3, &other_key());
+    let mut p = pipeline(&s.l1, &s.r).await;
+    let got = derive_all(&mut p, s.refs[0]).await;
     assert_eq!(got.len(), 6);
     for (i, (block, d)) in got.iter().enumerate() {
-        assert_eq!(*block, refs[i + 1]);
+        assert_eq!(*block, s.refs[i + 1]);
         assert_eq!(d.derived_from.number, 3);
         // The L2 system config changes with the epoch of the update's L1 block (block 6).
         let want = if block.number < 6 {

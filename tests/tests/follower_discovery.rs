@@ -89,14 +89,11 @@ async fn followers_find_peers_from_the_bootnode_enr_and_follow_unsafe() {
     assert!(b_udp.is_some());
     eprintln!("followers up after {:?}", started.elapsed());
 
-    eventually("follower-0 connected to the sequencer", WAIT, || async {
-        a_gossip
-            .peers()
-            .await
-            .unwrap()
-            .contains(&sequencer)
-            .then_some(())
-    })
+    wait_connected(
+        "follower-0 connected to the sequencer",
+        &a_gossip,
+        sequencer,
+    )
     .await;
     eprintln!("connected to the sequencer after {:?}", started.elapsed());
     eventually(
@@ -173,17 +170,10 @@ async fn followers_find_peers_from_the_bootnode_enr_and_follow_unsafe() {
     assert_eq!(peer_of(&b.p2p_addr().unwrap()), b_peer);
     let b_gossip = b.block_gossip().await.unwrap();
     assert_eq!(b_gossip.local_enr().unwrap().udp4(), b_udp);
-    eventually(
+    wait_connected(
         "the restarted follower-1 rejoins by discovery",
-        WAIT,
-        || async {
-            b_gossip
-                .peers()
-                .await
-                .unwrap()
-                .contains(&sequencer)
-                .then_some(())
-        },
+        &b_gossip,
+        sequencer,
     )
     .await;
 
@@ -197,17 +187,10 @@ async fn followers_find_peers_from_the_bootnode_enr_and_follow_unsafe() {
     assert_eq!(again.udp4_socket(), enr.udp4_socket());
     assert_eq!(again.tcp4(), enr.tcp4());
     let a_gossip = a.block_gossip().await.unwrap();
-    eventually(
+    wait_connected(
         "follower-0 reconnects to the restarted sequencer",
-        WAIT,
-        || async {
-            a_gossip
-                .peers()
-                .await
-                .unwrap()
-                .contains(&sequencer)
-                .then_some(())
-        },
+        &a_gossip,
+        sequencer,
     )
     .await;
     eprintln!("done after {:?}", started.elapsed());
@@ -240,14 +223,11 @@ async fn a_follower_without_bootnodes_finds_peers_from_its_discovery_db() {
     spec.p2p_bootnodes = vec![enr_text];
     let a = world.add_follower(spec).await.unwrap();
     let a_gossip = a.block_gossip().await.unwrap();
-    eventually("the follower connected to the sequencer", WAIT, || async {
-        a_gossip
-            .peers()
-            .await
-            .unwrap()
-            .contains(&sequencer)
-            .then_some(())
-    })
+    wait_connected(
+        "the follower connected to the sequencer",
+        &a_gossip,
+        sequencer,
+    )
     .await;
     drop(a_gossip);
     a.kill().await.unwrap();
@@ -347,4 +327,12 @@ async fn a_follower_without_bootnodes_finds_peers_from_its_discovery_db() {
     node.stop().await;
     assert!(db.load().iter().any(|e| e.node_id() == enr.node_id()));
     net.stop().await;
+}
+
+/// Waits until `gossip` has a connection to `peer`.
+async fn wait_connected(what: &str, gossip: &BlockGossipNode, peer: PeerId) {
+    eventually(what, WAIT, || async {
+        gossip.peers().await.unwrap().contains(&peer).then_some(())
+    })
+    .await;
 }

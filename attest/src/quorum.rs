@@ -29,6 +29,13 @@
 //! A signer exceeding its window loses its lowest heights; an attestation below them is taken
 //! only when it is newer than all the signer's live votes (a deep rewind), else it is
 //! `OutsideWindow`.
+//! Heights expire too: from the bottom, a height whose attestations were all issued more than
+//! `max_age_ms` ago goes, except the one holding the signer's newest live vote. Nothing an
+//! expired height could decide can still arrive (anything as old is `TooOld`, and newer
+//! attestations are never superseded by older ones), and keeping the newest vote keeps both a
+//! stalled head's votes and the rewind marker a later withdrawal sets. So a lane holds about
+//! `max_age_ms` of attestations, not `window` heights, when attestations come slower than
+//! `window` per `max_age_ms`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,7 +58,8 @@ pub const MAX_VIEWS_PER_HEIGHT: usize = 4;
 pub struct TrackerConfig {
     /// Heights kept per lane and signer.
     pub window: usize,
-    /// Attestations issued longer ago than this are rejected.
+    /// Attestations issued longer ago than this are rejected, and heights whose attestations
+    /// are all this old are forgotten (each signer's newest vote excepted).
     pub max_age_ms: u64,
     /// Attestations issued further in the future than this (clock skew) are rejected: a far
     /// future `issued_at` would otherwise supersede everything its signer says later.
@@ -294,6 +302,34 @@ impl SignerLane {
     fn newest_live(&self) -> Option<&Attestation> {
         self.heights.values().rev().find_map(|sh| sh.live.as_ref())
     }
+
+    /// Drops the lowest heights whose attestations were all issued before `cutoff_ms`, never
+    /// the newest live vote's; returns the live votes dropped.
+    fn expire(&mut self, cutoff_ms: u64) -> Vec<Claim> {
+        let keep = self.newest_live().map(|a| a.block.number);
+        let mut dropped = Vec::new();
+        while let Some(lowest) = self.heights.first_entry() {
+            if Some(*lowest.key()) == keep || lowest.get().last_issued_ms() >= cutoff_ms {
+                break;
+            }
+            if let Some(old) = lowest.remove().live {
+                dropped.push(Claim::of(&old));
+            }
+        }
+        dropped
+    }
+}
+
+impl SignerHeight {
+    /// When the newest attestation kept at this height was issued.
+    fn last_issued_ms(&self) -> u64 {
+        self.live
+            .iter()
+            .map(|a| a.issued_at_ms)
+            .chain(self.views.iter().map(|v| v.attestation.issued_at_ms))
+            .max()
+            .unwrap_or(0)
+    }
 }
 
 /// Votes per claim at one height.
@@ -507,7 +543,31 @@ impl QuorumTracker {
             self.stats.record(&r);
             report.results.push(r);
         }
+        self.expire(now_ms, &mut report.head_changes);
         report
+    }
+
+    /// Expires heights older than the maximum age in every lane (see the module comment).
+    fn expire(&mut self, now_ms: u64, changes: &mut Vec<HeadChange>) {
+        let cutoff_ms = now_ms.saturating_sub(self.config.max_age_ms);
+        let k = self.policy.threshold();
+        for (&key, lane) in self.lanes.iter_mut() {
+            let mut dropped: Vec<(PublicKey, Claim)> = Vec::new();
+            for (signer, sl) in lane.signers.iter_mut() {
+                let claims = sl.expire(cutoff_ms);
+                // An excluded signer's votes are not in the tally.
+                if !self.excluded.contains_key(signer) {
+                    dropped.extend(claims.into_iter().map(|c| (*signer, c)));
+                }
+            }
+            if dropped.is_empty() {
+                continue;
+            }
+            for (signer, claim) in dropped {
+                lane.remove_vote(claim, &signer, k);
+            }
+            Self::evaluate_lane(key, lane, k, changes);
+        }
     }
 
     fn precheck(&self, s: &SignedAttestation, now_ms: u64) -> Result<(), Rejection> {

@@ -408,6 +408,64 @@ fn memory_is_bounded_by_the_window() {
     assert!(lane.signers[&pk(0)].heights.len() <= 4);
 }
 
+fn aging_tracker(n: u8, k: usize, max_age_ms: u64) -> QuorumTracker {
+    QuorumTracker::new(
+        TrustPolicy::new((0..n).map(pk), k).unwrap(),
+        TrackerConfig {
+            max_age_ms,
+            ..TrackerConfig::default()
+        },
+    )
+}
+
+#[test]
+fn heights_expire_after_the_maximum_age() {
+    let mut t = aging_tracker(1, 1, 100);
+    for n in 1..=30u64 {
+        let r = t.ingest(&[safe(0, n, 0, 0, n * 10)], n * 10);
+        assert_eq!(r.results, vec![Ok(Outcome::Counted)]);
+    }
+    // At 300 ms the cutoff is 200 ms: heights 20..=30 were issued since.
+    let lane = &t.lanes[&(CHAIN, AttestationKind::Safe)];
+    let kept: Vec<u64> = lane.signers[&pk(0)].heights.keys().copied().collect();
+    assert_eq!(kept, (20..=30).collect::<Vec<_>>());
+    assert_eq!(lane.tally.len(), 11);
+    assert_eq!(safe_head(&t), Some((30, 0)));
+}
+
+#[test]
+fn a_stalled_head_keeps_its_votes_and_a_later_rewind_still_moves_it_back() {
+    let mut t = aging_tracker(3, 2, 100);
+    for s in 0..3 {
+        t.ingest(&[safe(s, 5, 0, 0, 5), safe(s, 10, 0, 0, 10)], 10);
+    }
+    assert_eq!(safe_head(&t), Some((10, 0)));
+    // Long after: everything but each signer's newest vote expires.
+    let r = t.ingest(&[], 1_000);
+    assert!(r.head_changes.is_empty());
+    let lane = &t.lanes[&(CHAIN, AttestationKind::Safe)];
+    for s in 0..3 {
+        let kept: Vec<u64> = lane.signers[&pk(s)].heights.keys().copied().collect();
+        assert_eq!(kept, vec![10]);
+    }
+    assert_eq!(t.head(CHAIN, AttestationKind::Safe).unwrap().signers, 3);
+    // A replay of an expired attestation is too old to count.
+    assert!(matches!(
+        one_at(&mut t, safe(0, 5, 0, 0, 5), 1_000),
+        Err(Rejection::TooOld { .. })
+    ));
+    // Two signers rewind below the stalled head: they withdrew their votes at 10, so safe
+    // moves back.
+    one_at(&mut t, safe(0, 8, 1, 1, 1_000), 1_000).unwrap();
+    assert_eq!(safe_head(&t), Some((10, 0)));
+    one_at(&mut t, safe(1, 8, 1, 1, 1_000), 1_000).unwrap();
+    assert_eq!(safe_head(&t), Some((8, 1)));
+}
+
+fn one_at(t: &mut QuorumTracker, s: SignedAttestation, now_ms: u64) -> Result<Outcome, Rejection> {
+    t.ingest(&[s], now_ms).results.remove(0)
+}
+
 // ---- Random interleavings ----
 
 const SIGNERS: u8 = 4;

@@ -5,10 +5,15 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use alloy::primitives::B256;
 use common::*;
-use opfleet_attest::AttestationKind::{Finalized, Safe};
+use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
+use opfleet_attest::AttestationKind::{self, Finalized, Safe};
 use opfleet_follower::node::{Extras, FollowerNode};
+use opfleet_follower::rpc::OutputRootRefusal;
+use opfleet_protocol::L2BlockRef;
 
 async fn start(
     config: opfleet_follower::config::FollowerConfig,
@@ -29,6 +34,93 @@ fn finalized_of(node: &FollowerNode) -> Option<u64> {
         .borrow()
         .finalized
         .map(|h| h.block.number)
+}
+
+/// Keys 1 and 2, one through each member, attest `block` as `kind`: a 2-of-3 quorum.
+fn quorum(
+    kind: AttestationKind,
+    members: [&FakeSupernode; 2],
+    block: L2BlockRef,
+    derived: u64,
+    output_root: B256,
+) {
+    for (key, member) in (1..).zip(members) {
+        member.publish(attest(key, kind, block, derived, output_root));
+    }
+}
+
+/// Two push-on pool members (`a` serving `payloads`) and a follower in attested mode over
+/// them, with its own data directory.
+struct PairFollow {
+    a: FakeSupernode,
+    b: FakeSupernode,
+    node: FollowerNode,
+    _dir: tempfile::TempDir,
+}
+
+impl PairFollow {
+    async fn start(el: &Arc<MemEl>, payloads: &[OpExecutionPayloadEnvelope], verify: bool) -> Self {
+        let a = FakeSupernode::start(CHAIN, true).await;
+        let b = FakeSupernode::start(CHAIN, true).await;
+        a.serve_payloads(payloads);
+        let dir = tempfile::tempdir().unwrap();
+        let node = start(
+            attested_config(dir.path(), vec![a.url(), b.url()], verify),
+            el.clone(),
+        )
+        .await;
+        Self {
+            a,
+            b,
+            node,
+            _dir: dir,
+        }
+    }
+
+    /// Keys 1 and 2 attest `block` as safe through `a` and `b`.
+    fn attest_safe(&self, block: L2BlockRef, derived: u64, output_root: B256) {
+        quorum(Safe, [&self.a, &self.b], block, derived, output_root);
+    }
+}
+
+/// Waits for the node's first output-root refusal and checks that it names `block` and the
+/// root our execution client computes for it.
+async fn first_refusal(node: &FollowerNode, block: L2BlockRef) -> OutputRootRefusal {
+    eventually(10, "refusal recorded", || {
+        !node.state().status().output_root_refusals.is_empty()
+    })
+    .await;
+    let refusal = node.state().status().output_root_refusals[0].clone();
+    assert_eq!(refusal.block, block);
+    assert_eq!(
+        refusal.computed,
+        output_root_of(block.hash),
+        "computed by our EL"
+    );
+    refusal
+}
+
+/// Waits for the EL's safe label on `attested` (a block of `theirs`) and checks that its
+/// canonical chain is `theirs` up to it and `ours` up to the fork point, block 5.
+async fn el_reorged_to(
+    el: &MemEl,
+    attested: L2BlockRef,
+    ours: &[OpExecutionPayloadEnvelope],
+    theirs: &[OpExecutionPayloadEnvelope],
+) {
+    eventually(10, "EL safe label on the attested block", || {
+        el.safe().map(|s| s.hash) == Some(attested.hash)
+    })
+    .await;
+    assert_eq!(el.canonical_hash(attested.number), Some(attested.hash));
+    assert_eq!(
+        el.canonical_hash(6),
+        Some(theirs[6].execution_payload.block_hash())
+    );
+    assert_eq!(
+        el.canonical_hash(5),
+        Some(ours[5].execution_payload.block_hash())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,8 +167,7 @@ async fn two_of_three_drive_the_heads_untrusted_and_equivocating_signers_do_not(
         !node.state().status().evidence.is_empty()
     })
     .await;
-    sn[0].publish(attest(1, Safe, b(12), 6, root(12)));
-    sn[1].publish(attest(2, Safe, b(12), 6, root(12)));
+    quorum(Safe, [&sn[0], &sn[1]], b(12), 6, root(12));
     eventually(10, "safe 12", || safe_of(&node) == Some(12)).await;
     assert_eq!(
         node.state().heads.borrow().safe.unwrap().block.hash,
@@ -84,8 +175,7 @@ async fn two_of_three_drive_the_heads_untrusted_and_equivocating_signers_do_not(
     );
 
     // Finalized by 1 and 2.
-    sn[0].publish(attest(1, Finalized, b(8), 4, root(8)));
-    sn[1].publish(attest(2, Finalized, b(8), 4, root(8)));
+    quorum(Finalized, [&sn[0], &sn[1]], b(8), 4, root(8));
     eventually(10, "finalized 8", || finalized_of(&node) == Some(8)).await;
     eventually(10, "EL finalized label 8", || {
         el.finalized().map(|s| s.number) == Some(8)
@@ -135,8 +225,7 @@ async fn two_of_three_drive_the_heads_untrusted_and_equivocating_signers_do_not(
     assert_eq!(status.evidence.len(), 1, "evidence persisted");
     assert_eq!(status.excluded_signers, vec![pk(3)]);
     // Newer heads still move it on.
-    sn[0].publish(attest(1, Safe, b(14), 7, root(14)));
-    sn[1].publish(attest(2, Safe, b(14), 7, root(14)));
+    quorum(Safe, [&sn[0], &sn[1]], b(14), 7, root(14));
     eventually(10, "safe 14 after restart", || safe_of(&node) == Some(14)).await;
     node.stop().await;
 }
@@ -183,8 +272,7 @@ async fn polling_takes_over_without_push_and_a_dead_source_does_not_stop_the_res
     )
     .await;
     let r = block_ref(&blocks[6]);
-    a.publish(attest(1, Safe, r, 3, output_root_of(r.hash)));
-    b.publish(attest(2, Safe, r, 3, output_root_of(r.hash)));
+    quorum(Safe, [&a, &b], r, 3, output_root_of(r.hash));
     eventually(10, "safe 6 by polling", || safe_of(&node) == Some(6)).await;
     let status = node.state().status();
     assert!(status.sources.iter().all(|s| !s.push_live));
@@ -218,8 +306,7 @@ async fn polling_takes_over_without_push_and_a_dead_source_does_not_stop_the_res
     })
     .await;
     let r = block_ref(&blocks[8]);
-    c.publish(attest(1, Safe, r, 4, output_root_of(r.hash)));
-    b.publish(attest(2, Safe, r, 4, output_root_of(r.hash)));
+    quorum(Safe, [&c, &b], r, 4, output_root_of(r.hash));
     eventually(10, "safe 8 after reconnect", || safe_of(&node2) == Some(8)).await;
     node.stop().await;
     node2.stop().await;
@@ -231,79 +318,43 @@ async fn the_execution_client_is_reorged_to_the_attested_chain_and_fills_missing
     let ours = chain(11, None, 0);
     let theirs = chain(13, Some((5, &ours)), 7);
     let el = MemEl::with_chain(&ours);
-    let a = FakeSupernode::start(CHAIN, true).await;
-    let b = FakeSupernode::start(CHAIN, true).await;
-    a.serve_payloads(&theirs);
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(
-        attested_config(dir.path(), vec![a.url(), b.url()], false),
-        el.clone(),
-    )
-    .await;
+    let pool = PairFollow::start(&el, &theirs, false).await;
     let r = block_ref(&theirs[8]);
-    a.publish(attest(1, Safe, r, 3, B256::ZERO));
-    b.publish(attest(2, Safe, r, 3, B256::ZERO));
+    pool.attest_safe(r, 3, B256::ZERO);
     eventually(10, "EL reorged to the attested block", || {
         el.canonical_hash(8) == Some(r.hash)
     })
     .await;
-    eventually(10, "EL safe label on the attested block", || {
-        el.safe().map(|s| s.hash) == Some(r.hash)
-    })
-    .await;
-    assert_eq!(
-        el.canonical_hash(6),
-        Some(theirs[6].execution_payload.block_hash())
-    );
-    assert_eq!(
-        el.canonical_hash(5),
-        Some(ours[5].execution_payload.block_hash())
-    );
+    el_reorged_to(&el, r, &ours, &theirs).await;
 
     // An attested head above the EL head: the missing blocks are fetched and inserted.
     let r = block_ref(&theirs[12]);
-    a.publish(attest(1, Safe, r, 5, B256::ZERO));
-    b.publish(attest(2, Safe, r, 5, B256::ZERO));
+    pool.attest_safe(r, 5, B256::ZERO);
     eventually(10, "EL caught up to 12", || el.head().hash == r.hash).await;
     eventually(10, "EL safe 12", || el.safe().map(|s| s.number) == Some(12)).await;
-    node.stop().await;
+    pool.node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attested_output_root_that_differs_from_ours_is_refused() {
     let blocks = chain(12, None, 0);
     let el = MemEl::with_chain(&blocks);
-    let a = FakeSupernode::start(CHAIN, true).await;
-    let b = FakeSupernode::start(CHAIN, true).await;
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(
-        attested_config(dir.path(), vec![a.url(), b.url()], true),
-        el.clone(),
-    )
-    .await;
+    let pool = PairFollow::start(&el, &[], true).await;
+    let node = &pool.node;
     let r = block_ref(&blocks[6]);
-    let wrong = B256::repeat_byte(0xee);
-    a.publish(attest(1, Safe, r, 3, wrong));
-    b.publish(attest(2, Safe, r, 3, wrong));
-    eventually(10, "refusal recorded", || {
-        !node.state().status().output_root_refusals.is_empty()
-    })
-    .await;
-    let refusal = node.state().status().output_root_refusals[0].clone();
-    assert_eq!(refusal.block, r);
-    assert_eq!(refusal.computed, output_root_of(r.hash));
+    pool.attest_safe(r, 3, B256::repeat_byte(0xee));
+    let refusal = first_refusal(node, r).await;
     assert_eq!(refusal.signers, {
         let mut v = vec![pk(1), pk(2)];
         v.sort();
         v
     });
-    assert_eq!(safe_of(&node), None);
+    assert_eq!(safe_of(node), None);
     // The right root is accepted.
     let r = block_ref(&blocks[7]);
-    a.publish(attest(1, Safe, r, 4, output_root_of(r.hash)));
-    b.publish(attest(2, Safe, r, 4, output_root_of(r.hash)));
-    eventually(10, "safe 7 verified", || safe_of(&node) == Some(7)).await;
-    node.stop().await;
+    pool.attest_safe(r, 4, output_root_of(r.hash));
+    eventually(10, "safe 7 verified", || safe_of(node) == Some(7)).await;
+    pool.node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,56 +407,24 @@ async fn an_attested_block_on_another_fork_is_fetched_so_its_output_root_can_be_
     let ours = chain(11, None, 0);
     let theirs = chain(11, Some((5, &ours)), 7);
     let el = MemEl::with_chain(&ours);
-    let a = FakeSupernode::start(CHAIN, true).await;
-    let b = FakeSupernode::start(CHAIN, true).await;
-    a.serve_payloads(&theirs);
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(
-        attested_config(dir.path(), vec![a.url(), b.url()], true),
-        el.clone(),
-    )
-    .await;
+    let pool = PairFollow::start(&el, &theirs, true).await;
+    let node = &pool.node;
 
     // First a wrong output root for block 9 of fork 7: fetched, checked, refused; not safe.
     let r9 = block_ref(&theirs[9]);
-    let wrong = B256::repeat_byte(0xee);
-    a.publish(attest(1, Safe, r9, 3, wrong));
-    b.publish(attest(2, Safe, r9, 3, wrong));
-    eventually(10, "refusal recorded", || {
-        !node.state().status().output_root_refusals.is_empty()
-    })
-    .await;
-    let refusal = node.state().status().output_root_refusals[0].clone();
-    assert_eq!(refusal.block, r9);
-    assert_eq!(
-        refusal.computed,
-        output_root_of(r9.hash),
-        "computed by our EL"
-    );
-    assert_eq!(safe_of(&node), None);
+    pool.attest_safe(r9, 3, B256::repeat_byte(0xee));
+    first_refusal(node, r9).await;
+    assert_eq!(safe_of(node), None);
     assert_ne!(el.safe().map(|s| s.hash), Some(r9.hash));
 
     // Then block 8 of fork 7 with its right output root: reorged to, checked, accepted.
     let r = block_ref(&theirs[8]);
-    a.publish(attest(1, Safe, r, 4, output_root_of(r.hash)));
-    b.publish(attest(2, Safe, r, 4, output_root_of(r.hash)));
+    pool.attest_safe(r, 4, output_root_of(r.hash));
     eventually(10, "safe 8 of fork 7 verified", || {
         node.state().heads.borrow().safe.map(|h| h.block) == Some(r)
     })
     .await;
-    eventually(10, "EL safe label on the attested block", || {
-        el.safe().map(|s| s.hash) == Some(r.hash)
-    })
-    .await;
-    assert_eq!(el.canonical_hash(8), Some(r.hash));
-    assert_eq!(
-        el.canonical_hash(6),
-        Some(theirs[6].execution_payload.block_hash())
-    );
-    assert_eq!(
-        el.canonical_hash(5),
-        Some(ours[5].execution_payload.block_hash())
-    );
+    el_reorged_to(&el, r, &ours, &theirs).await;
     assert!(node.state().status().output_root_refusals.len() == 1);
-    node.stop().await;
+    pool.node.stop().await;
 }

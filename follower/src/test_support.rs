@@ -1,6 +1,6 @@
 //! Test fakes shared by this crate's integration tests and the devnet's follower tests
-//! (`opfleet-tests`): a fake supernode pool member serving C2, the test pool's keys and
-//! attestations, and a polling wait. Built only with the `test-support` feature.
+//! (`opfleet-tests`): a fake supernode pool member serving C2 (also the devnet tests' rogue
+//! signer), the test pool's keys and attestations, and a polling wait. Built only with the `test-support` feature.
 //!
 //! ```text
 //! test -> publish(a) -> FakeSupernode --attest_latest / attest_subscribe--> follower
@@ -80,6 +80,21 @@ struct SupernodeState {
     push: Mutex<Option<broadcast::Sender<SignedAttestation>>>,
     payloads: Mutex<BTreeMap<u64, OpExecutionPayloadEnvelope>>,
     payload_requests: Mutex<Vec<u64>>,
+}
+
+impl SupernodeState {
+    fn publish(&self, a: SignedAttestation) {
+        {
+            let mut l = self.latest.lock().unwrap();
+            match a.attestation.kind {
+                AttestationKind::Safe => l.0 = Some(a),
+                AttestationKind::Finalized => l.1 = Some(a),
+            }
+        }
+        if let Some(tx) = self.push.lock().unwrap().as_ref() {
+            let _ = tx.send(a);
+        }
+    }
 }
 
 /// A fake supernode pool member of one chain: `attest_latest` (an unknown chain is an error),
@@ -166,16 +181,13 @@ impl FakeSupernode {
 
     /// Makes `a` this member's latest of its kind and pushes it to subscribers.
     pub fn publish(&self, a: SignedAttestation) {
-        {
-            let mut l = self.state.latest.lock().unwrap();
-            match a.attestation.kind {
-                AttestationKind::Safe => l.0 = Some(a),
-                AttestationKind::Finalized => l.1 = Some(a),
-            }
-        }
-        if let Some(tx) = self.state.push.lock().unwrap().as_ref() {
-            let _ = tx.send(a);
-        }
+        self.state.publish(a);
+    }
+
+    /// [`Self::publish`] for a task that outlives this borrow.
+    pub fn publisher(&self) -> impl Fn(SignedAttestation) + Send + Sync + 'static {
+        let state = self.state.clone();
+        move |a| state.publish(a)
     }
 
     /// Serves `envs` by their block numbers from now on.

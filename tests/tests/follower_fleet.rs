@@ -18,6 +18,7 @@ use std::time::Instant;
 use devnet_support::fleet::*;
 use devnet_support::*;
 use opfleet_attest::{AttestationKind, PublicKey, SigningKey};
+use opfleet_follower::test_support::FakeSupernode;
 use opfleet_tests::devnet::config::keys;
 use opfleet_tests::devnet::{FleetNode, SupernodeSpec};
 
@@ -183,7 +184,10 @@ async fn untrusted_signers_are_ignored_even_when_they_agree_on_a_wrong_block() {
         SigningKey::from_bytes(&[0x55; 32]),
         SigningKey::from_bytes(&[0x66; 32]),
     ];
-    let rogues = [Rogue::start().await, Rogue::start().await];
+    let rogues = [
+        FakeSupernode::start(CHAIN, true).await,
+        FakeSupernode::start(CHAIN, true).await,
+    ];
 
     let mut spec = world.pool_follower_spec(CHAIN);
     assert_eq!(spec.threshold, 2);
@@ -196,7 +200,7 @@ async fn untrusted_signers_are_ignored_even_when_they_agree_on_a_wrong_block() {
 
     let lie = {
         let world = world.clone();
-        let publish: Vec<_> = rogues.iter().map(Rogue::publisher).collect();
+        let publish: Vec<_> = rogues.iter().map(FakeSupernode::publisher).collect();
         tokio::spawn(async move {
             loop {
                 let n = seq_head(&world) + 100;
@@ -271,7 +275,7 @@ async fn a_trusted_signer_signing_a_wrong_block_is_outvoted_reported_and_kept_ou
     // signs a different block at the same height from the same L1 view.
     let key = SigningKey::from_bytes(&keys::supernode_signer(2));
     assert_eq!(opfleet_attest::PublicKey::of(&key), pool[2].signer());
-    let rogue = Rogue::start().await;
+    let rogue = FakeSupernode::start(CHAIN, true).await;
     let forger = {
         let honest = pool[2].clone();
         let publish = rogue.publisher();

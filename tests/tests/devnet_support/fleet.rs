@@ -1,27 +1,25 @@
 //! Shared by the follower fleet tests: a one-chain world with a supernode pool, checks that a
 //! follower's heads are the sequencer's blocks the pool attests, a recorder of every accepted
-//! head change, and a rogue attestation publisher speaking C2.
+//! head change, and forged attestations for a rogue publisher (the follower crate's
+//! `FakeSupernode`) to serve over C2.
 //!
 //! ```text
 //!  one_chain_fleet ─▶ L1 + chain 901 (sequencer, batcher) + pool supernode-0..n + followers
 //!  HeadLog ◀─ watch of a follower's accepted heads (every change, for monotonicity checks)
-//!  Rogue   ─▶ attest_latest / attest_subscribe with attestations the test forges
+//!  FakeSupernode (rogue) ─▶ attest_latest / attest_subscribe: forged() / phantom() votes
 //! ```
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use alloy::primitives::keccak256;
-use jsonrpsee::RpcModule;
-use jsonrpsee::server::{Server, ServerHandle};
 use opfleet_attest::{Attestation, AttestationKind, PublicKey, SignedAttestation, SigningKey};
 use opfleet_follower::heads::AcceptedHeads;
 use opfleet_follower::rpc::FollowerStatus;
+use opfleet_follower::test_support::now_ms;
 use opfleet_protocol::{BlockId, ChainId, L2BlockRef};
 use opfleet_tests::devnet::{DevnetConfig, FleetFollower, FleetSupernode, World};
 use serde::Deserialize;
-use serde_json::value::to_raw_value;
-use tokio::sync::broadcast;
 
 /// The chain of the one-chain fleet worlds.
 pub const CHAIN: ChainId = ChainId(901);
@@ -210,94 +208,6 @@ impl HeadLog {
     }
 }
 
-/// A test-made attestation source speaking C2 (`attest_latest`, `attest_subscribe`) that
-/// serves whatever the test publishes: a rogue signer's voice.
-pub struct Rogue {
-    url: String,
-    handle: ServerHandle,
-    state: Arc<RogueState>,
-}
-
-struct RogueState {
-    latest: Mutex<(Option<SignedAttestation>, Option<SignedAttestation>)>,
-    push: broadcast::Sender<SignedAttestation>,
-}
-
-impl RogueState {
-    fn publish(&self, a: SignedAttestation) {
-        {
-            let mut l = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
-            match a.attestation.kind {
-                AttestationKind::Safe => l.0 = Some(a),
-                AttestationKind::Finalized => l.1 = Some(a),
-            }
-        }
-        let _ = self.push.send(a);
-    }
-}
-
-impl Rogue {
-    /// Starts the server on a free port.
-    pub async fn start() -> Self {
-        let state = Arc::new(RogueState {
-            latest: Mutex::new((None, None)),
-            push: broadcast::channel(256).0,
-        });
-        let server = Server::builder().build("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", server.local_addr().unwrap());
-        let mut m = RpcModule::from_arc(state.clone());
-        m.register_method("attest_latest", |_, st, _| {
-            let l = *st.latest.lock().unwrap_or_else(PoisonError::into_inner);
-            Ok::<_, jsonrpsee::types::ErrorObjectOwned>(
-                serde_json::json!({"safe": l.0, "finalized": l.1}),
-            )
-        })
-        .unwrap();
-        m.register_subscription(
-            "attest_subscribe",
-            "attest_subscription",
-            "attest_unsubscribe",
-            |_params, pending, st, _| async move {
-                let mut rx = st.push.subscribe();
-                let first = *st.latest.lock().unwrap_or_else(PoisonError::into_inner);
-                let sink = pending.accept().await?;
-                for a in [first.0, first.1].into_iter().flatten() {
-                    sink.send(to_raw_value(&a)?).await?;
-                }
-                while let Ok(a) = rx.recv().await {
-                    sink.send(to_raw_value(&a)?).await?;
-                }
-                jsonrpsee::core::SubscriptionResult::Ok(())
-            },
-        )
-        .unwrap();
-        let handle = server.start(m);
-        Self { url, handle, state }
-    }
-
-    /// Its root URL.
-    pub fn url(&self) -> String {
-        self.url.clone()
-    }
-
-    /// Serves `a` as its latest of its kind and pushes it to subscribers.
-    pub fn publish(&self, a: SignedAttestation) {
-        self.state.publish(a);
-    }
-
-    /// [`Self::publish`] for a task that outlives this borrow.
-    pub fn publisher(&self) -> impl Fn(SignedAttestation) + Send + Sync + 'static {
-        let state = self.state.clone();
-        move |a| state.publish(a)
-    }
-
-    /// Stops the server.
-    pub async fn stop(self) {
-        let _ = self.handle.stop();
-        self.handle.stopped().await;
-    }
-}
-
 /// `a` with a block that is not on the chain at the same height (every other field kept),
 /// signed by `key`, issued now.
 pub fn forged(a: &Attestation, key: &SigningKey) -> SignedAttestation {
@@ -306,11 +216,6 @@ pub fn forged(a: &Attestation, key: &SigningKey) -> SignedAttestation {
     f.output_root = keccak256(a.output_root);
     f.issued_at_ms = now_ms();
     SignedAttestation::sign(f, key)
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    opfleet_follower::sources::now_ms()
 }
 
 /// A `kind` attestation by `key` of a block that does not exist, at `number`.

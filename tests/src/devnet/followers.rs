@@ -15,7 +15,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -35,6 +34,7 @@ use tokio::sync::watch;
 use super::config::keys;
 use super::context::{FleetContext, FleetStartError};
 use super::fleet::{FleetError, FleetNode, NodeKind};
+use super::lifecycle::Lifecycle;
 use crate::el::SimElHandle;
 
 /// How often a follower polls `attest_latest` while a push subscription is down.
@@ -116,8 +116,7 @@ pub struct FleetFollower {
     rpc_state: Mutex<Option<Arc<RpcState>>>,
     p2p_addr: Mutex<Option<Multiaddr>>,
     gossip_addr: Mutex<Option<Multiaddr>>,
-    node: tokio::sync::Mutex<Option<FollowerNode>>,
-    running: AtomicBool,
+    node: Lifecycle<FollowerNode>,
 }
 
 impl FleetFollower {
@@ -147,17 +146,9 @@ impl FleetFollower {
             rpc_state: Mutex::new(None),
             p2p_addr: Mutex::new(None),
             gossip_addr: Mutex::new(None),
-            node: tokio::sync::Mutex::new(None),
-            running: AtomicBool::new(false),
+            node: Lifecycle::new(),
         });
-        let running = node
-            .launch()
-            .await
-            .map_err(|reason| FleetStartError::Start {
-                node: node.name.clone(),
-                reason,
-            })?;
-        *node.node.lock().await = Some(running);
+        node.node.start(&node.name, node.launch()).await?;
         Ok(node)
     }
 
@@ -178,18 +169,10 @@ impl FleetFollower {
             .await
             .map_err(|e| e.to_string())?;
         let p2p = match node.p2p() {
-            Some(p) => p
-                .listen_addrs()
-                .await
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .next()
-                .map(|a| {
-                    (
-                        a.clone(),
-                        a.with(libp2p::multiaddr::Protocol::P2p(p.local_peer_id())),
-                    )
-                }),
+            Some(p) => first_listen(
+                p.listen_addrs().await.map_err(|e| e.to_string())?,
+                p.local_peer_id(),
+            ),
             None => None,
         };
         let discovery_port = node
@@ -197,18 +180,10 @@ impl FleetFollower {
             .and_then(|p| p.local_enr())
             .and_then(|enr| enr.udp4().or(enr.udp6()));
         let gossip = match node.attest_gossip() {
-            Some(g) => g
-                .listen_addrs()
-                .await
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .next()
-                .map(|a| {
-                    (
-                        a.clone(),
-                        a.with(libp2p::multiaddr::Protocol::P2p(g.local_peer_id())),
-                    )
-                }),
+            Some(g) => first_listen(
+                g.listen_addrs().await.map_err(|e| e.to_string())?,
+                g.local_peer_id(),
+            ),
             None => None,
         };
         {
@@ -231,7 +206,6 @@ impl FleetFollower {
         *lock(&self.p2p_addr) = p2p.map(|(_, full)| full);
         *lock(&self.gossip_addr) = gossip.map(|(_, full)| full);
         *lock(&self.rpc_state) = Some(node.state().clone());
-        self.running.store(true, Ordering::SeqCst);
         Ok(node)
     }
 
@@ -312,6 +286,13 @@ impl FleetFollower {
             el.stop().await;
         }
     }
+}
+
+/// The first of a gossip node's listen addresses, bare (to listen on again after a restart)
+/// and with `/p2p/<peer>` (to dial).
+fn first_listen(addrs: Vec<Multiaddr>, peer: libp2p::PeerId) -> Option<(Multiaddr, Multiaddr)> {
+    let a = addrs.into_iter().next()?;
+    Some((a.clone(), a.with(libp2p::multiaddr::Protocol::P2p(peer))))
 }
 
 /// Where a follower's execution client listens.
@@ -442,32 +423,15 @@ impl FleetNode for FleetFollower {
     }
 
     fn is_running(&self) -> bool {
-        self.running.load(Ordering::SeqCst)
+        self.node.is_running()
     }
 
     async fn kill(&self) -> Result<(), FleetError> {
-        let node = self
-            .node
-            .lock()
-            .await
-            .take()
-            .ok_or_else(|| FleetError::NotRunning(self.name.clone()))?;
-        self.running.store(false, Ordering::SeqCst);
-        node.abort().await;
-        Ok(())
+        self.node.kill(&self.name, FollowerNode::abort).await
     }
 
     async fn restart(&self) -> Result<(), FleetError> {
-        let mut slot = self.node.lock().await;
-        if slot.is_some() {
-            return Err(FleetError::AlreadyRunning(self.name.clone()));
-        }
-        let node = self.launch().await.map_err(|reason| FleetError::Restart {
-            node: self.name.clone(),
-            reason,
-        })?;
-        *slot = Some(node);
-        Ok(())
+        self.node.restart(&self.name, self.launch()).await
     }
 }
 

@@ -27,6 +27,7 @@ pub mod context;
 pub mod endpoints;
 pub mod fleet;
 pub mod followers;
+mod lifecycle;
 pub mod nodes;
 pub mod supernodes;
 pub mod world;

@@ -15,7 +15,6 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use libp2p::Multiaddr;
@@ -30,6 +29,7 @@ use opfleet_supernode::publish::{AttestSink, gossip};
 use super::config::keys;
 use super::context::{FleetContext, FleetStartError, write_secret};
 use super::fleet::{FleetError, FleetNode, NodeKind};
+use super::lifecycle::Lifecycle;
 use crate::el::SimElHandle;
 
 /// `--l1.cache-bytes` of each in-process supernode (see where it is set).
@@ -129,8 +129,7 @@ pub struct FleetSupernode {
     els: Mutex<Vec<(ChainId, Arc<SimElHandle>)>>,
     gossip_addr: Mutex<Option<Multiaddr>>,
     rpc_addr: Mutex<SocketAddr>,
-    state: tokio::sync::Mutex<Option<Running>>,
-    running: AtomicBool,
+    state: Lifecycle<Running>,
 }
 
 impl FleetSupernode {
@@ -238,17 +237,9 @@ impl FleetSupernode {
             els: Mutex::new(els),
             gossip_addr: Mutex::new(None),
             rpc_addr: Mutex::new(rpc_addr),
-            state: tokio::sync::Mutex::new(None),
-            running: AtomicBool::new(false),
+            state: Lifecycle::new(),
         });
-        let running = node
-            .launch()
-            .await
-            .map_err(|reason| FleetStartError::Start {
-                node: node.name.clone(),
-                reason,
-            })?;
-        *node.state.lock().await = Some(running);
+        node.state.start(&node.name, node.launch()).await?;
         Ok(node)
     }
 
@@ -301,7 +292,6 @@ impl FleetSupernode {
         let addr = node.rpc_addr();
         *lock(&self.rpc_addr) = addr;
         lock(&self.config).rpc = addr;
-        self.running.store(true, Ordering::SeqCst);
         Ok(Running { node, gossip })
     }
 
@@ -415,35 +405,24 @@ impl FleetNode for FleetSupernode {
     }
 
     fn is_running(&self) -> bool {
-        self.running.load(Ordering::SeqCst)
+        self.state.is_running()
     }
 
     async fn kill(&self) -> Result<(), FleetError> {
-        let mut state = self.state.lock().await;
-        let Running { node, gossip } = state
-            .take()
-            .ok_or_else(|| FleetError::NotRunning(self.name.clone()))?;
-        self.running.store(false, Ordering::SeqCst);
-        node.abort().await;
-        if let Some(g) = gossip
-            && let Ok(g) = Arc::try_unwrap(g)
-        {
-            g.0.shutdown().await;
-        }
-        Ok(())
+        self.state
+            .kill(&self.name, |Running { node, gossip }| async move {
+                node.abort().await;
+                if let Some(g) = gossip
+                    && let Ok(g) = Arc::try_unwrap(g)
+                {
+                    g.0.shutdown().await;
+                }
+            })
+            .await
     }
 
     async fn restart(&self) -> Result<(), FleetError> {
-        let mut state = self.state.lock().await;
-        if state.is_some() {
-            return Err(FleetError::AlreadyRunning(self.name.clone()));
-        }
-        let running = self.launch().await.map_err(|reason| FleetError::Restart {
-            node: self.name.clone(),
-            reason,
-        })?;
-        *state = Some(running);
-        Ok(())
+        self.state.restart(&self.name, self.launch()).await
     }
 }
 

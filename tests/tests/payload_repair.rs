@@ -16,192 +16,30 @@
 mod follower_common;
 mod sequencer_common;
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use follower_common::*;
-use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelope;
-use opfleet_follower::config::{
-    AttestedSources, FollowerConfig, HeadsSource, P2pSettings, trust_policy,
-};
-use opfleet_follower::node::{Extras, FollowerNode};
 use opfleet_follower::unsafe_blocks::fetch::{PayloadFetcher, SourceFetcher};
-use opfleet_p2p::{BlockGossipNode, P2pConfig};
-use opfleet_protocol::ChainId;
-use opfleet_protocol::config::RollupConfig;
-use opfleet_tests::el::{SimEl, SimElConfig, SimElHandle};
-use opfleet_tests::l1::{L1, L1Config, L1Handle};
-use opfleet_tests::sequencer::{DevnetChainConfig, SequencedBlock, Sequencer, TxGenConfig};
-use sequencer_common::*;
+use opfleet_tests::el::SimElHandle;
 
-const CHAIN: ChainId = ChainId(901);
-
-/// The sequencer's payloads served over P2P, minus the numbers a test hides.
-struct SequencerStore {
-    store: opfleet_tests::sequencer::PayloadStore,
-    hidden: Mutex<BTreeSet<u64>>,
-}
-
-impl opfleet_p2p::PayloadStore for SequencerStore {
-    fn payload_by_number(&self, number: u64) -> Option<OpExecutionPayloadEnvelope> {
-        if self.hidden.lock().unwrap().contains(&number) {
-            return None;
-        }
-        self.store.payload_by_number(number)
-    }
-}
-
-struct World {
-    l1: L1Handle,
-    seq_el: SimElHandle,
-    seq: Sequencer,
-    rollup: RollupConfig,
-    config: DevnetChainConfig,
-    publisher: BlockGossipNode,
-    store: Arc<SequencerStore>,
-}
-
-impl World {
-    async fn start() -> Self {
-        // Gossip validation drops blocks more than 60 s old: the chain starts 30 s ago.
-        let now = now_ms() / 1000;
-        let l1 = L1::spawn(L1Config {
-            block_time: 6,
-            genesis_time: Some(now - 30),
-            ..L1Config::devnet().manual()
-        })
-        .await
-        .unwrap();
-        for _ in 0..4 {
-            l1.mine();
-        }
-        let config = DevnetChainConfig::devnet(CHAIN);
-        let Chain { el: seq_el, seq } =
-            spawn_chain(&l1, config, TxGenConfig::default(), None).await;
-        let rollup = seq.rollup().clone();
-        let store = Arc::new(SequencerStore {
-            store: seq.store(),
-            hidden: Mutex::default(),
-        });
-        let mut pc = P2pConfig::new(CHAIN, "/ip4/127.0.0.1/tcp/0".parse().unwrap(), seq.signer());
-        pc.ip_colocation_whitelist
-            .insert(std::net::IpAddr::from([127, 0, 0, 1]));
-        let publisher = BlockGossipNode::start(pc, opfleet_p2p::generate_identity(), store.clone())
-            .await
-            .unwrap();
-        Self {
-            l1,
-            seq_el,
-            seq,
+/// A follower of `w` peering with the sequencer's node, with `source` as its only C2 source,
+/// trusting pool key 1 alone; with `--verify.output-root` if `verify`. When no trusted signer
+/// publishes, the source serves just as the gap-repair fallback.
+async fn follower_of(w: &World, source: String, verify: bool) -> TestFollower {
+    let peer = w.publisher_peer().await;
+    w.follower(|rollup, dir, signer| {
+        p2p_follower_config(
             rollup,
-            config,
-            publisher,
-            store,
-        }
-    }
-
-    async fn publisher_peer(&self) -> String {
-        peer_addr(&self.publisher).await
-    }
-
-    async fn follower_el(&self) -> Arc<SimElHandle> {
-        let el = SimEl::spawn(SimElConfig::local(
-            self.config.chain_spec(self.l1.genesis().timestamp),
-            jwt(),
-        ))
-        .await
-        .unwrap();
-        assert_eq!(el.genesis().hash, self.seq_el.genesis().hash);
-        Arc::new(el)
-    }
-
-    /// Sequences a block and gossips it unless `withhold`.
-    async fn step(&mut self, withhold: bool) -> SequencedBlock {
-        let b = self.seq.step().await.unwrap();
-        if !withhold {
-            publish(&self.publisher, &b).await;
-        }
-        b
-    }
-
-    async fn stop(self) {
-        self.publisher.stop().await;
-        self.seq_el.stop().await;
-        self.l1.stop().await;
-    }
-}
-
-async fn peer_addr(node: &BlockGossipNode) -> String {
-    let addr = node.listen_addrs().await.unwrap()[0].clone();
-    format!("{addr}/p2p/{}", node.local_peer_id())
-}
-
-async fn publish(node: &BlockGossipNode, b: &SequencedBlock) {
-    // The first publish may precede a subscriber's mesh reaching us: retry briefly.
-    for _ in 0..100 {
-        if node
-            .publish(b.signed_gossip.clone(), b.topic_version)
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("could not publish block {}", b.l2_block_ref.number);
-}
-
-/// A follower of the unsafe chain only: no trusted signer publishes, so its sources serve
-/// just as gap-repair fallbacks (`urls`); P2P through `static_peers`.
-fn follower_config(
-    rollup: &RollupConfig,
-    dir: &std::path::Path,
-    urls: Vec<String>,
-    static_peers: Vec<String>,
-    signer: alloy::primitives::Address,
-) -> FollowerConfig {
-    FollowerConfig {
-        verify_output_root: false,
-        ..verifying_follower_config(rollup, dir, urls, static_peers, signer)
-    }
-}
-
-/// Like [`follower_config`], trusting pool key 1 alone, with `--verify.output-root`.
-fn verifying_follower_config(
-    rollup: &RollupConfig,
-    dir: &std::path::Path,
-    urls: Vec<String>,
-    static_peers: Vec<String>,
-    signer: alloy::primitives::Address,
-) -> FollowerConfig {
-    FollowerConfig {
-        rollup: rollup.clone(),
-        engine_url: "http://in-process".into(),
-        l2_rpc_url: "http://in-process".into(),
-        jwt_secret: "/in-process".into(),
-        data_dir: dir.to_path_buf(),
-        heads: HeadsSource::Attested(AttestedSources {
-            policy: trust_policy(&[pk(1).to_string()], 1).unwrap(),
-            urls,
-            gossip: None,
-            poll_interval: Duration::from_millis(300),
-        }),
-        p2p: Some(P2pSettings {
-            listen: "/ip4/127.0.0.1/tcp/0".into(),
-            static_peers,
-            bootnodes: vec![],
-            discovery_udp: "127.0.0.1:0".parse().unwrap(),
-            priv_key_hex: None,
-            priv_path: None,
-            unsafe_block_signer: signer,
-            discovery: Default::default(),
-        }),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        metrics_addr: None,
-        verify_output_root: true,
-        healthz_max_safe_age: Duration::from_secs(600),
-    }
+            dir,
+            (&[1], 1),
+            vec![source],
+            vec![peer],
+            signer,
+            verify,
+        )
+    })
+    .await
 }
 
 /// Waits until `el` has the sequencer's head, then checks every block's hash.
@@ -219,28 +57,9 @@ async fn same_chain(el: &SimElHandle, seq_el: &SimElHandle, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gaps_are_repaired_over_p2p_first_then_from_the_source_and_served_from_the_el() {
-    let mut w = World::start().await;
+    let mut w = World::start(true).await;
     let pool = FakeSupernode::start(CHAIN, true).await;
-    let a_el = w.follower_el().await;
-    let a_dir = tempfile::tempdir().unwrap();
-    let a_layer = sim_el_layer(&a_el, jwt(), &w.rollup);
-    let (rollup, signer, pool_url) = (w.rollup.clone(), w.seq.signer(), pool.url());
-    let a_config = |peer: String| {
-        follower_config(
-            &rollup,
-            a_dir.path(),
-            vec![pool_url.clone()],
-            vec![peer],
-            signer,
-        )
-    };
-    let a = FollowerNode::start(
-        a_config(w.publisher_peer().await),
-        a_layer.clone(),
-        Extras::default(),
-    )
-    .await
-    .unwrap();
+    let a = follower_of(&w, pool.url(), false).await;
 
     // Block 4 never reaches A over gossip; the sequencer's node serves it, and so does the
     // pool: A must take it over P2P without asking the pool.
@@ -250,7 +69,7 @@ async fn gaps_are_repaired_over_p2p_first_then_from_the_source_and_served_from_t
         let b = w.step(withhold).await;
         pool.serve_payloads([&b.envelope]);
     }
-    same_chain(&a_el, &w.seq_el, "A repairs block 4 over P2P").await;
+    same_chain(&a.el, &w.seq_el, "A repairs block 4 over P2P").await;
     assert!(
         !pool.payload_requests().contains(&4),
         "P2P answered first: {:?}",
@@ -271,62 +90,42 @@ async fn gaps_are_repaired_over_p2p_first_then_from_the_source_and_served_from_t
         let b = w.step(false).await;
         pool.serve_payloads([&b.envelope]);
     }
-    same_chain(&a_el, &w.seq_el, "A repairs block 10 from the source").await;
+    same_chain(&a.el, &w.seq_el, "A repairs block 10 from the source").await;
     assert!(pool.payload_requests().contains(&10));
 
     // A restarts (its recent-payload cache is empty, its EL has everything). Follower B, at
     // genesis, peers with A alone and has a source that serves nothing: every block it lacks
     // comes from A's execution client over payload_by_number.
-    a.stop().await;
-    let a = FollowerNode::start(
-        a_config(w.publisher_peer().await),
-        a_layer,
-        Extras::default(),
-    )
-    .await
-    .unwrap();
+    let a = a.restart(|| {}).await;
     let empty_pool = FakeSupernode::start(CHAIN, true).await;
-    let b_el = w.follower_el().await;
-    let b_dir = tempfile::tempdir().unwrap();
-    let b = FollowerNode::start(
-        follower_config(
-            &w.rollup,
-            b_dir.path(),
-            vec![empty_pool.url()],
-            vec![peer_addr(a.p2p().unwrap()).await],
-            w.seq.signer(),
-        ),
-        sim_el_layer(&b_el, jwt(), &w.rollup),
-        Extras::default(),
-    )
-    .await
-    .unwrap();
+    let peer = peer_addr(a.node.p2p().unwrap()).await;
+    let b = w
+        .follower(|rollup, dir, signer| {
+            let sources = vec![empty_pool.url()];
+            p2p_follower_config(rollup, dir, (&[1], 1), sources, vec![peer], signer, false)
+        })
+        .await;
     // New blocks reach B through A's relay once the mesh has formed; the first one shows B
     // its gap. (Few: gossip refuses blocks from the future, and the chain started 30 s ago.)
     for _ in 0..8 {
         tokio::time::sleep(Duration::from_secs(1)).await;
         w.step(false).await;
-        if b_el.head().number() > 12 {
+        if b.el.head().number() > 12 {
             break;
         }
     }
-    same_chain(&b_el, &w.seq_el, "B repairs 1..12 from A's EL").await;
+    same_chain(&b.el, &w.seq_el, "B repairs 1..12 from A's EL").await;
 
     b.stop().await;
     a.stop().await;
     pool.stop().await;
     empty_pool.stop().await;
-    for el in [a_el, b_el] {
-        if let Ok(el) = Arc::try_unwrap(el) {
-            el.stop().await;
-        }
-    }
     w.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supernode_serves_payloads_from_the_chain_el_and_a_follower_repairs_from_it() {
-    let mut w = World::start().await;
+    let mut w = World::start(true).await;
     // A real supernode node for chain 901 reading the sequencer's execution client.
     let sn_dir = tempfile::tempdir().unwrap();
     let l2 = || opfleet_engine::L2Client::new(&w.seq_el.rpc_url(), &w.rollup).unwrap();
@@ -383,60 +182,30 @@ async fn a_supernode_serves_payloads_from_the_chain_el_and_a_follower_repairs_fr
     // A follower whose only source is the supernode: block 6, held back from gossip and
     // hidden from P2P, is repaired through opfleet_payloadByNumber.
     w.store.hidden.lock().unwrap().insert(6);
-    let el = w.follower_el().await;
-    let dir = tempfile::tempdir().unwrap();
-    let node = FollowerNode::start(
-        follower_config(
-            &w.rollup,
-            dir.path(),
-            vec![sn_url],
-            vec![w.publisher_peer().await],
-            w.seq.signer(),
-        ),
-        sim_el_layer(&el, jwt(), &w.rollup),
-        Extras::default(),
-    )
-    .await
-    .unwrap();
+    let f = follower_of(&w, sn_url, false).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     while w.seq.head().number < 8 {
         let withhold = w.seq.head().number + 1 == 6;
         w.step(withhold).await;
     }
-    same_chain(&el, &w.seq_el, "follower repairs 6 from the supernode").await;
+    same_chain(&f.el, &w.seq_el, "follower repairs 6 from the supernode").await;
 
-    node.stop().await;
+    f.stop().await;
     sn.shutdown().await;
-    if let Ok(el) = Arc::try_unwrap(el) {
-        el.stop().await;
-    }
     w.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_verifying_follower_on_an_equivocated_block_fetches_the_attested_one_to_check_it() {
-    let mut w = World::start().await;
+    let mut w = World::start(true).await;
     let pool = FakeSupernode::start(CHAIN, true).await;
-    let el = w.follower_el().await;
-    let dir = tempfile::tempdir().unwrap();
-    let node = FollowerNode::start(
-        verifying_follower_config(
-            &w.rollup,
-            dir.path(),
-            vec![pool.url()],
-            vec![w.publisher_peer().await],
-            w.seq.signer(),
-        ),
-        sim_el_layer(&el, jwt(), &w.rollup),
-        Extras::default(),
-    )
-    .await
-    .unwrap();
+    let f = follower_of(&w, pool.url(), true).await;
+    let (node, el) = (&f.node, &f.el);
     tokio::time::sleep(Duration::from_secs(1)).await;
     while w.seq.head().number < 3 {
         w.step(false).await;
     }
-    same_chain(&el, &w.seq_el, "follower at 3").await;
+    same_chain(el, &w.seq_el, "follower at 3").await;
 
     // Block 4 is equivocated: the follower gets only the conflicting block over gossip.
     let mut sequenced = w.seq.subscribe();
@@ -480,12 +249,9 @@ async fn a_verifying_follower_on_an_equivocated_block_fetches_the_attested_one_t
     for _ in 0..2 {
         w.step(false).await;
     }
-    same_chain(&el, &w.seq_el, "follower on the sequencer's chain").await;
+    same_chain(el, &w.seq_el, "follower on the sequencer's chain").await;
 
-    node.stop().await;
+    f.stop().await;
     pool.stop().await;
-    if let Ok(el) = Arc::try_unwrap(el) {
-        el.stop().await;
-    }
     w.stop().await;
 }

@@ -4,6 +4,8 @@
 //! In every case the batches read back from L1 must still cover every canonical L2 block.
 
 mod batcher_support;
+mod engine_support;
+mod l1_support;
 
 use std::time::Duration;
 

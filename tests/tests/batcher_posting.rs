@@ -3,6 +3,8 @@
 //! batches turned back into blocks that must equal what the execution client holds.
 
 mod batcher_support;
+mod engine_support;
+mod l1_support;
 
 use batcher_support::*;
 use opfleet_protocol::batch::{SINGULAR_BATCH_TYPE, SPAN_BATCH_TYPE};

@@ -1,18 +1,18 @@
 //! The simulated execution client driven over real HTTP with real JWTs, as a consensus client
 //! would drive it.
 
+mod engine_support;
+
 use std::net::SocketAddr;
+
+use engine_support::*;
 
 use alloy::{
     consensus::EMPTY_ROOT_HASH,
     primitives::{Address, B256, Bytes, LogData, address},
     rpc::types::engine::{ForkchoiceState, ForkchoiceUpdated, PayloadStatus, PayloadStatusEnum},
 };
-use jsonrpsee::{
-    core::client::ClientT,
-    http_client::{HttpClient, HttpClientBuilder},
-    rpc_params,
-};
+use jsonrpsee::{core::client::ClientT, http_client::HttpClient, rpc_params};
 use op_alloy_rpc_types_engine::{OpExecutionPayloadEnvelopeV4, OpPayloadAttributes};
 use opfleet_protocol::ChainId;
 use opfleet_tests::el::{
@@ -40,24 +40,7 @@ async fn spawn(forks: ForkSchedule) -> SimElHandle {
         .unwrap()
 }
 
-fn client(url: String, token: Option<String>) -> HttpClient {
-    let mut headers = http::HeaderMap::new();
-    if let Some(token) = token {
-        headers.insert(
-            http::header::AUTHORIZATION,
-            http::HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
-        );
-    }
-    HttpClientBuilder::default()
-        .set_headers(headers)
-        .build(url)
-        .unwrap()
-}
-
-fn engine(el: &SimElHandle) -> HttpClient {
-    client(el.engine_url(), Some(secret().sign(unix_now())))
-}
-
+/// `head` as head and safe, finalized zero.
 fn fcs(head: B256) -> ForkchoiceState {
     ForkchoiceState {
         head_block_hash: head,
@@ -66,10 +49,9 @@ fn fcs(head: B256) -> ForkchoiceState {
     }
 }
 
+/// Forkchoice to [`fcs`]`(head)`.
 async fn fcu(c: &HttpClient, head: B256, attrs: Option<OpPayloadAttributes>) -> ForkchoiceUpdated {
-    c.request("engine_forkchoiceUpdatedV3", rpc_params![fcs(head), attrs])
-        .await
-        .unwrap()
+    forkchoice_updated(c, head, head, attrs).await
 }
 
 async fn build(
@@ -81,31 +63,7 @@ async fn build(
         .await
         .payload_id
         .expect("a payload id");
-    c.request("engine_getPayloadV4", rpc_params![id])
-        .await
-        .unwrap()
-}
-
-async fn new_payload(c: &HttpClient, env: &OpExecutionPayloadEnvelopeV4) -> PayloadStatus {
-    c.request(
-        "engine_newPayloadV4",
-        rpc_params![
-            &env.execution_payload,
-            Vec::<B256>::new(),
-            env.parent_beacon_block_root,
-            Vec::<Bytes>::new()
-        ],
-    )
-    .await
-    .unwrap()
-}
-
-fn block_hash(env: &OpExecutionPayloadEnvelopeV4) -> B256 {
-    env.execution_payload
-        .payload_inner
-        .payload_inner
-        .payload_inner
-        .block_hash
+    get_payload(c, id).await
 }
 
 /// Transactions of a realistic block: L1 info, a withdrawal-initiating deposit, and a user tx
@@ -141,7 +99,7 @@ async fn payload_built_on_one_instance_is_valid_on_another() {
         spawn(ForkSchedule::isthmus()).await,
     );
     assert_eq!(a.genesis().hash, b.genesis().hash);
-    let (ca, cb) = (engine(&a), engine(&b));
+    let (ca, cb) = (engine(&a, &secret()), engine(&b, &secret()));
     let caps: Vec<String> = ca
         .request(
             "engine_exchangeCapabilities",
@@ -184,7 +142,7 @@ async fn tampered_hash_is_invalid_and_unknown_parent_is_syncing() {
         spawn(ForkSchedule::isthmus()).await,
         spawn(ForkSchedule::isthmus()).await,
     );
-    let (ca, cb) = (engine(&a), engine(&b));
+    let (ca, cb) = (engine(&a, &secret()), engine(&b, &secret()));
     let genesis = a.genesis().hash;
     let env1 = build(&ca, genesis, attributes(Fork::Isthmus, 1_002, vec![])).await;
     assert_eq!(
@@ -279,7 +237,7 @@ async fn tampered_hash_is_invalid_and_unknown_parent_is_syncing() {
 #[tokio::test]
 async fn reorg_to_another_known_branch() {
     let a = spawn(ForkSchedule::isthmus()).await;
-    let c = engine(&a);
+    let c = engine(&a, &secret());
     let genesis = a.genesis().hash;
     let x = build(&c, genesis, attributes(Fork::Isthmus, 1_002, vec![])).await;
     let mut other = attributes(Fork::Isthmus, 1_002, vec![]);
@@ -344,7 +302,7 @@ async fn engine_requires_a_fresh_valid_jwt() {
 #[tokio::test]
 async fn eth_namespace_serves_what_a_consensus_client_reads() {
     let a = spawn(ForkSchedule::isthmus()).await;
-    let c = engine(&a);
+    let c = engine(&a, &secret());
     let rpc = client(a.rpc_url(), None);
     let (txs, log) = interesting_txs(Fork::Isthmus);
     let env = build(&c, a.genesis().hash, attributes(Fork::Isthmus, 1_002, txs)).await;
@@ -485,7 +443,7 @@ async fn eth_namespace_serves_what_a_consensus_client_reads() {
 #[tokio::test]
 async fn jovian_headers_carry_min_base_fee_and_da_footprint() {
     let a = spawn(ForkSchedule::jovian()).await;
-    let c = engine(&a);
+    let c = engine(&a, &secret());
     let (txs, _) = interesting_txs(Fork::Jovian);
     let env = build(&c, a.genesis().hash, attributes(Fork::Jovian, 1_002, txs)).await;
     let inner = &env.execution_payload.payload_inner;
@@ -512,7 +470,7 @@ async fn holocene_uses_v3_payloads() {
         spawn(ForkSchedule::holocene()).await,
         spawn(ForkSchedule::holocene()).await,
     );
-    let (ca, cb) = (engine(&a), engine(&b));
+    let (ca, cb) = (engine(&a, &secret()), engine(&b, &secret()));
     let (txs, _) = interesting_txs(Fork::Holocene);
     let id = fcu(
         &ca,
@@ -563,7 +521,7 @@ async fn holocene_uses_v3_payloads() {
 #[tokio::test]
 async fn v2_methods_answer_for_post_ecotone_blocks() {
     let a = spawn(ForkSchedule::isthmus()).await;
-    let c = engine(&a);
+    let c = engine(&a, &secret());
     let genesis = a.genesis().hash;
     let updated: ForkchoiceUpdated = c
         .request("engine_forkchoiceUpdatedV2", rpc_params![fcs(genesis)])

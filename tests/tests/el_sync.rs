@@ -3,17 +3,20 @@
 //! ancestors from its peer (over eth_getBlockByHash, or in-process), checks each header hashes
 //! to the hash asked for, re-executes them, and from then on answers VALID.
 
+mod engine_support;
+
 use std::time::Duration;
 
+use engine_support::*;
+
 use alloy::primitives::{B256, Bytes};
-use alloy::rpc::types::engine::{ForkchoiceState, ForkchoiceUpdated, PayloadStatus};
+use alloy::rpc::types::engine::ForkchoiceUpdated;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use op_alloy_rpc_types_engine::OpExecutionPayloadEnvelopeV4;
 use opfleet_protocol::ChainId;
 use opfleet_tests::el::fixtures::{attributes, l1_info_tx, test_signed_tx};
-use opfleet_tests::el::jwt::unix_now;
 use opfleet_tests::el::sync::{SyncError, SyncPeer, sync_to};
 use opfleet_tests::el::{
     ChainSpec, Fork, ForkSchedule, GenesisConfig, JwtSecret, SimEl, SimElConfig, SimElHandle,
@@ -43,50 +46,14 @@ async fn spawn(sync_from: Option<SyncPeer>) -> SimElHandle {
         .unwrap()
 }
 
-fn engine(el: &SimElHandle) -> HttpClient {
-    let mut headers = http::HeaderMap::new();
-    let token = format!("Bearer {}", secret().sign(unix_now()));
-    headers.insert(
-        http::header::AUTHORIZATION,
-        http::HeaderValue::from_str(&token).unwrap(),
-    );
-    HttpClientBuilder::default()
-        .set_headers(headers)
-        .build(el.engine_url())
-        .unwrap()
-}
-
+/// Forkchoice to `head` alone (safe and finalized zero), building nothing.
 async fn fcu(c: &HttpClient, head: B256) -> ForkchoiceUpdated {
-    let fcs = ForkchoiceState {
-        head_block_hash: head,
-        safe_block_hash: B256::ZERO,
-        finalized_block_hash: B256::ZERO,
-    };
-    c.request(
-        "engine_forkchoiceUpdatedV3",
-        rpc_params![fcs, Option::<()>::None],
-    )
-    .await
-    .unwrap()
-}
-
-async fn new_payload(c: &HttpClient, env: &OpExecutionPayloadEnvelopeV4) -> PayloadStatus {
-    c.request(
-        "engine_newPayloadV4",
-        rpc_params![
-            &env.execution_payload,
-            Vec::<B256>::new(),
-            env.parent_beacon_block_root,
-            Vec::<Bytes>::new()
-        ],
-    )
-    .await
-    .unwrap()
+    forkchoice_updated(c, head, B256::ZERO, None).await
 }
 
 /// Builds `n` blocks on `el` (each with a user transaction); returns their payloads.
 async fn build(el: &SimElHandle, n: u64) -> Vec<OpExecutionPayloadEnvelopeV4> {
-    let c = engine(el);
+    let c = engine(el, &secret());
     let mut out = Vec::new();
     for _ in 0..n {
         let head = el.head();
@@ -101,33 +68,11 @@ async fn build(el: &SimElHandle, n: u64) -> Vec<OpExecutionPayloadEnvelopeV4> {
                 Bytes::new(),
             ),
         ];
-        let fcs = ForkchoiceState {
-            head_block_hash: head.hash,
-            safe_block_hash: B256::ZERO,
-            finalized_block_hash: B256::ZERO,
-        };
-        let updated: ForkchoiceUpdated = c
-            .request(
-                "engine_forkchoiceUpdatedV3",
-                rpc_params![fcs, attributes(Fork::Isthmus, timestamp, txs)],
-            )
-            .await
-            .unwrap();
-        let env: OpExecutionPayloadEnvelopeV4 = c
-            .request(
-                "engine_getPayloadV4",
-                rpc_params![updated.payload_id.unwrap()],
-            )
-            .await
-            .unwrap();
+        let attrs = attributes(Fork::Isthmus, timestamp, txs);
+        let updated = forkchoice_updated(&c, head.hash, B256::ZERO, Some(attrs)).await;
+        let env = get_payload(&c, updated.payload_id.unwrap()).await;
         assert!(new_payload(&c, &env).await.is_valid());
-        let hash = env
-            .execution_payload
-            .payload_inner
-            .payload_inner
-            .payload_inner
-            .block_hash;
-        assert!(fcu(&c, hash).await.is_valid());
+        assert!(fcu(&c, block_hash(&env)).await.is_valid());
         out.push(env);
     }
     out
@@ -159,7 +104,7 @@ async fn forkchoice_to_an_unknown_head_syncs_from_the_rpc_peer() {
     let head = hash_of(built.last().unwrap());
 
     let follower = spawn(Some(SyncPeer::Rpc(source.rpc_url()))).await;
-    let c = engine(&follower);
+    let c = engine(&follower, &secret());
     assert!(fcu(&c, head).await.is_syncing());
     until_valid(&c, head).await;
     assert_eq!(follower.head().hash, head);
@@ -179,7 +124,7 @@ async fn new_payload_with_an_unknown_parent_syncs_in_process() {
     let source = spawn(None).await;
     let built = build(&source, 8).await;
     let follower = spawn(Some(source.sync_peer())).await;
-    let c = engine(&follower);
+    let c = engine(&follower, &secret());
     // The consensus client joined late: its first payload is block 8.
     let last = built.last().unwrap();
     assert!(new_payload(&c, last).await.is_syncing());
@@ -199,7 +144,7 @@ async fn without_a_peer_unknown_heads_stay_syncing() {
     let source = spawn(None).await;
     let built = build(&source, 3).await;
     let lonely = spawn(None).await;
-    let c = engine(&lonely);
+    let c = engine(&lonely, &secret());
     let head = hash_of(built.last().unwrap());
     assert!(fcu(&c, head).await.is_syncing());
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -6,19 +6,18 @@
 //! Blobs are handled as heap bytes and parsed from JSON by hand: 128 KiB values (and alloy's
 //! stack-buffered hex codec for them) do not fit a test thread's stack in debug builds.
 
+mod l1_support;
+
 use std::path::Path;
 
-use alloy::consensus::{SignableTransaction, Signed, TxEip4844, TxEip4844Variant, TxEnvelope};
 use alloy::eips::eip4844::{Blob, BlobTransactionSidecar, Bytes48};
-use alloy::network::TxSignerSync;
-use alloy::primitives::{B256, U256};
+use alloy::primitives::B256;
 use alloy::rpc::types::Block;
 use alloy::rpc::types::beacon::genesis::GenesisResponse;
 use alloy::rpc::types::beacon::header::HeaderResponse;
-use alloy::signers::local::PrivateKeySigner;
+use l1_support::{blob_tx, kzg_commit, rpc};
 use opfleet_tests::l1::{DepositConfig, L1, L1Config, L1Handle, SubmitError};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 fn vector_blob(n: u8) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -37,44 +36,6 @@ fn to_blobs(blobs: &[Vec<u8>]) -> Vec<Blob> {
         .collect()
 }
 
-/// Commitment, proof and versioned hash computed here, independently of the L1's code.
-fn commit(blob: &[u8]) -> (Bytes48, Bytes48, B256) {
-    let settings = c_kzg::ethereum_kzg_settings(0);
-    let ckzg = Box::new(c_kzg::Blob::from_bytes(blob).unwrap());
-    let commitment = settings.blob_to_kzg_commitment(&ckzg).unwrap().to_bytes();
-    let proof = settings
-        .compute_blob_kzg_proof(&ckzg, &commitment)
-        .unwrap()
-        .to_bytes();
-    let mut hash: [u8; 32] = Sha256::digest(commitment.as_slice()).into();
-    hash[0] = 0x01;
-    (
-        Bytes48::from_slice(commitment.as_slice()),
-        Bytes48::from_slice(proof.as_slice()),
-        B256::from(hash),
-    )
-}
-
-fn blob_tx(l1: &L1Handle, nonce: u64, versioned_hashes: Vec<B256>) -> TxEnvelope {
-    let signer = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x22)).unwrap();
-    let mut tx = TxEip4844 {
-        chain_id: l1.chain_id().get(),
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 10_000_000_000,
-        max_priority_fee_per_gas: 1_000_000_000,
-        to: l1.batch_inbox(),
-        value: U256::ZERO,
-        access_list: Default::default(),
-        blob_versioned_hashes: versioned_hashes,
-        max_fee_per_blob_gas: 1_000_000_000,
-        input: Default::default(),
-    };
-    let sig = signer.sign_transaction_sync(&mut tx).unwrap();
-    let signed: Signed<TxEip4844Variant> = tx.into_signed(sig).into();
-    TxEnvelope::from(signed)
-}
-
 async fn get(url: String) -> (u16, Value) {
     let resp = reqwest::get(url).await.unwrap();
     let status = resp.status().as_u16();
@@ -82,17 +43,7 @@ async fn get(url: String) -> (u16, Value) {
 }
 
 async fn rpc_block(l1: &L1Handle, tag: &str) -> Block {
-    let body = json!({"jsonrpc":"2.0","id":1,"method":"eth_getBlockByNumber","params":[tag, true]});
-    let resp: Value = reqwest::Client::new()
-        .post(l1.rpc_url())
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    serde_json::from_value(resp["result"].clone()).unwrap()
+    rpc(&l1.rpc_url(), "eth_getBlockByNumber", json!([tag, true])).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,12 +58,12 @@ async fn blob_sidecars_match_the_transactions_versioned_hashes() {
     l1.mine();
 
     let blobs = vec![vector_blob(1), vector_blob(2)];
-    let committed: Vec<_> = blobs.iter().map(|b| commit(b)).collect();
+    let committed: Vec<_> = blobs.iter().map(|b| kzg_commit(b)).collect();
     let hashes: Vec<B256> = committed.iter().map(|c| c.2).collect();
     let sidecar = BlobTransactionSidecar {
         blobs: to_blobs(&blobs),
-        commitments: committed.iter().map(|c| c.0).collect(),
-        proofs: committed.iter().map(|c| c.1).collect(),
+        commitments: committed.iter().map(|c| Bytes48::from(c.0)).collect(),
+        proofs: committed.iter().map(|c| Bytes48::from(c.1)).collect(),
     };
     let tx_hash = l1
         .submit(blob_tx(&l1, 0, hashes.clone()), Some(sidecar))
@@ -149,7 +100,7 @@ async fn blob_sidecars_match_the_transactions_versioned_hashes() {
         assert_eq!(sc["index"], json!(i.to_string()));
         let blob = hex_bytes(sc["blob"].as_str().unwrap());
         assert_eq!(blob, blobs[i]);
-        let (commitment, _, versioned) = commit(&blob);
+        let (commitment, _, versioned) = kzg_commit(&blob);
         let served_commitment = hex_bytes(sc["kzg_commitment"].as_str().unwrap());
         assert_eq!(served_commitment, commitment.as_slice());
         assert_eq!(versioned, hashes[i]);
@@ -223,7 +174,7 @@ async fn blob_sidecars_match_the_transactions_versioned_hashes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blobs_that_do_not_match_the_hashes_are_refused() {
     let l1 = L1::spawn(L1Config::devnet().manual()).await.unwrap();
-    let (_, _, hash) = commit(&vector_blob(3));
+    let (_, _, hash) = kzg_commit(&vector_blob(3));
     let sidecar = BlobTransactionSidecar {
         blobs: to_blobs(&[vector_blob(4)]),
         commitments: Vec::new(),

@@ -2,6 +2,8 @@
 //! hash, transaction and receipt lists match their roots, tags lag the head, deposit and
 //! SystemConfig logs decode, and a reorg replaces blocks without touching finalized ones.
 
+mod l1_support;
+
 use alloy::consensus::proofs::{calculate_receipt_root, calculate_transaction_root};
 use alloy::consensus::{ReceiptEnvelope, SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::eip2718::Decodable2718;
@@ -10,26 +12,10 @@ use alloy::primitives::{Address, B256, Bytes, TxKind, U256, keccak256};
 use alloy::rlp::Decodable;
 use alloy::rpc::types::{Block, Log, TransactionReceipt};
 use alloy::signers::local::PrivateKeySigner;
+use l1_support::rpc;
 use opfleet_protocol::deposit::{DEPOSIT_EVENT_TOPIC, deposit_from_log};
 use opfleet_tests::l1::{DepositConfig, L1, L1Config, L1Handle};
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-
-/// One JSON-RPC call over HTTP; returns the `result` (JSON `null` included).
-async fn call<T: DeserializeOwned>(url: &str, method: &str, params: Value) -> T {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let resp: Value = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(resp.get("error").is_none(), "{method} failed: {resp}");
-    serde_json::from_value(resp["result"].clone()).unwrap()
-}
 
 async fn manual_l1(max_deposits: u32) -> L1Handle {
     let mut config = L1Config::devnet().manual();
@@ -43,7 +29,7 @@ async fn manual_l1(max_deposits: u32) -> L1Handle {
 
 /// Checks what op-node checks of a block from an untrusted RPC, and returns it.
 async fn checked_block(url: &str, id: Value) -> Block {
-    let raw: Value = call(url, "eth_getBlockByNumber", json!([id, true])).await;
+    let raw: Value = rpc(url, "eth_getBlockByNumber", json!([id, true])).await;
     // Post-merge, post-Prague shape of the JSON itself.
     assert_eq!(raw["withdrawals"], json!([]));
     assert_eq!(raw["nonce"], json!("0x0000000000000000"));
@@ -67,7 +53,7 @@ async fn checked_block(url: &str, id: Value) -> Block {
         calculate_transaction_root(&txs),
         block.header.inner.transactions_root
     );
-    let receipts: Vec<TransactionReceipt> = call(
+    let receipts: Vec<TransactionReceipt> = rpc(
         url,
         "eth_getBlockReceipts",
         json!([format!("{:#x}", block.header.inner.number)]),
@@ -91,9 +77,9 @@ async fn blocks_rehash_link_and_match_their_roots() {
     for _ in 0..12 {
         l1.mine();
     }
-    let chain_id: U256 = call(&url, "eth_chainId", json!([])).await;
+    let chain_id: U256 = rpc(&url, "eth_chainId", json!([])).await;
     assert_eq!(chain_id, U256::from(900));
-    let head: U256 = call(&url, "eth_blockNumber", json!([])).await;
+    let head: U256 = rpc(&url, "eth_blockNumber", json!([])).await;
     assert_eq!(head, U256::from(12));
 
     let mut parent = checked_block(&url, json!("0x0")).await;
@@ -105,7 +91,7 @@ async fn blocks_rehash_link_and_match_their_roots() {
             block.header.inner.timestamp,
             parent.header.inner.timestamp + 2
         );
-        let by_hash: Block = call(
+        let by_hash: Block = rpc(
             &url,
             "eth_getBlockByHash",
             json!([block.header.hash, false]),
@@ -124,14 +110,14 @@ async fn blocks_rehash_link_and_match_their_roots() {
     assert_eq!(finalized.header.hash, l1.finalized().hash);
 
     // The raw encodings agree with the JSON objects.
-    let raw_header: Bytes = call(&url, "debug_getRawHeader", json!(["latest"])).await;
+    let raw_header: Bytes = rpc(&url, "debug_getRawHeader", json!(["latest"])).await;
     assert_eq!(keccak256(&raw_header), latest.header.hash);
-    let raw_block: Bytes = call(&url, "debug_getRawBlock", json!([latest.header.hash])).await;
+    let raw_block: Bytes = rpc(&url, "debug_getRawBlock", json!([latest.header.hash])).await;
     let decoded = alloy::consensus::Block::<TxEnvelope>::decode(&mut raw_block.as_ref()).unwrap();
     assert_eq!(decoded.header.hash_slow(), latest.header.hash);
     assert_eq!(decoded.body.transactions.len(), latest.transactions.len());
     assert_eq!(latest.header.size, Some(U256::from(raw_block.len())));
-    let raw_receipts: Vec<Bytes> = call(&url, "debug_getRawReceipts", json!(["latest"])).await;
+    let raw_receipts: Vec<Bytes> = rpc(&url, "debug_getRawReceipts", json!(["latest"])).await;
     let receipts: Vec<ReceiptEnvelope> = raw_receipts
         .iter()
         .map(|r| ReceiptEnvelope::decode_2718(&mut r.as_ref()).unwrap())
@@ -142,7 +128,7 @@ async fn blocks_rehash_link_and_match_their_roots() {
     );
 
     // Unknown blocks are null, as in geth.
-    let missing: Option<Block> = call(&url, "eth_getBlockByNumber", json!(["0x64", false])).await;
+    let missing: Option<Block> = rpc(&url, "eth_getBlockByNumber", json!(["0x64", false])).await;
     assert!(missing.is_none());
     l1.stop().await;
 }
@@ -154,7 +140,7 @@ async fn deposit_logs_decode_into_deposit_transactions() {
     for _ in 0..10 {
         l1.mine();
     }
-    let logs: Vec<Log> = call(
+    let logs: Vec<Log> = rpc(
         &url,
         "eth_getLogs",
         json!([{
@@ -169,7 +155,7 @@ async fn deposit_logs_decode_into_deposit_transactions() {
     let mut expected = 0;
     for n in 0..=10u64 {
         let receipts: Vec<TransactionReceipt> =
-            call(&url, "eth_getBlockReceipts", json!([format!("{n:#x}")])).await;
+            rpc(&url, "eth_getBlockReceipts", json!([format!("{n:#x}")])).await;
         expected += receipts
             .iter()
             .flat_map(|r| r.inner.logs())
@@ -183,7 +169,7 @@ async fn deposit_logs_decode_into_deposit_transactions() {
         let deposit =
             deposit_from_log(l1.portal(), block_hash, log.log_index.unwrap(), &log.inner).unwrap();
         // The depositor is the sender of the L1 transaction that carries the log.
-        let receipt: TransactionReceipt = call(
+        let receipt: TransactionReceipt = rpc(
             &url,
             "eth_getTransactionReceipt",
             json!([log.transaction_hash.unwrap()]),
@@ -204,7 +190,7 @@ async fn set_batcher_emits_a_config_update_log() {
     let batcher = Address::repeat_byte(0xba);
     let tx = l1.set_batcher(batcher).unwrap();
     let mined = l1.mine();
-    let logs: Vec<Log> = call(
+    let logs: Vec<Log> = rpc(
         &url,
         "eth_getLogs",
         json!([{
@@ -249,13 +235,12 @@ async fn reorg_replaces_the_tip_and_keeps_finalized() {
     let batch = l1.submit(batcher_tx(&l1, 0), None).unwrap();
     l1.mine();
     let old_head = l1.head();
-    let old_finalized: Block =
-        call(&url, "eth_getBlockByNumber", json!(["finalized", false])).await;
+    let old_finalized: Block = rpc(&url, "eth_getBlockByNumber", json!(["finalized", false])).await;
     let old_tip: Vec<B256> = [11u64, 12]
         .iter()
         .map(|n| l1.with_chain(|c| c.by_number(*n).unwrap().hash))
         .collect();
-    let before: TransactionReceipt = call(&url, "eth_getTransactionReceipt", json!([batch])).await;
+    let before: TransactionReceipt = rpc(&url, "eth_getTransactionReceipt", json!([batch])).await;
     assert_eq!(before.block_hash, Some(old_head.hash));
 
     let outcome = l1.reorg(2).unwrap();
@@ -268,7 +253,7 @@ async fn reorg_replaces_the_tip_and_keeps_finalized() {
     assert_eq!(head.header.inner.number, 13);
     assert_ne!(head.header.hash, old_head.hash);
     for hash in &old_tip {
-        let gone: Option<Block> = call(&url, "eth_getBlockByHash", json!([hash, false])).await;
+        let gone: Option<Block> = rpc(&url, "eth_getBlockByHash", json!([hash, false])).await;
         assert!(gone.is_none(), "block {hash} survived the reorg");
     }
     // The new branch links back to the untouched block 10.
@@ -276,20 +261,20 @@ async fn reorg_replaces_the_tip_and_keeps_finalized() {
     let b10 = checked_block(&url, json!("0xa")).await;
     assert_eq!(b11.header.inner.parent_hash, b10.header.hash);
     // The finalized block is still there, unchanged.
-    let still: Block = call(
+    let still: Block = rpc(
         &url,
         "eth_getBlockByHash",
         json!([old_finalized.header.hash, false]),
     )
     .await;
     assert_eq!(still.header.inner.number, old_finalized.header.inner.number);
-    let finalized: Block = call(&url, "eth_getBlockByNumber", json!(["finalized", false])).await;
+    let finalized: Block = rpc(&url, "eth_getBlockByNumber", json!(["finalized", false])).await;
     assert!(finalized.header.inner.number >= old_finalized.header.inner.number);
 
     // The batch was re-included, in a block of the new branch.
-    let after: TransactionReceipt = call(&url, "eth_getTransactionReceipt", json!([batch])).await;
+    let after: TransactionReceipt = rpc(&url, "eth_getTransactionReceipt", json!([batch])).await;
     assert_ne!(after.block_hash, before.block_hash);
-    let block: Block = call(
+    let block: Block = rpc(
         &url,
         "eth_getBlockByHash",
         json!([after.block_hash.unwrap(), false]),

@@ -1,29 +1,17 @@
 //! One SystemConfig per chain on the L1: `eth_getStorageAt` and `eth_getProof` answer the
 //! unsafe block signer and batcher hash slots, consistent with the `ConfigUpdate` logs.
 
+mod l1_support;
+
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::rpc::types::EIP1186AccountProofResponse;
 use alloy::trie::{Nibbles, proof::verify_proof};
+use l1_support::rpc;
 use opfleet_protocol::ChainId;
 use opfleet_protocol::config::SystemConfig;
 use opfleet_tests::l1::system_config::{BATCHER_HASH_SLOT, UNSAFE_BLOCK_SIGNER_SLOT};
 use opfleet_tests::l1::{L1, L1Config};
 use serde_json::{Value, json};
-
-async fn call(url: &str, method: &str, params: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let answer: Value = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(answer.get("error").is_none(), "{method}: {answer}");
-    answer["result"].clone()
-}
 
 fn genesis_config(batcher: Address) -> SystemConfig {
     SystemConfig {
@@ -55,14 +43,14 @@ async fn each_chain_has_its_own_system_config_storage() {
     l1.mine();
 
     for (address, signer) in [(a1, s1), (a2, s2)] {
-        let v = call(
+        let v = rpc::<Value>(
             &url,
             "eth_getStorageAt",
             json!([address, UNSAFE_BLOCK_SIGNER_SLOT, "latest"]),
         )
         .await;
         assert_eq!(word(&v), signer.into_word());
-        let v = call(
+        let v = rpc::<Value>(
             &url,
             "eth_getStorageAt",
             json!([address, BATCHER_HASH_SLOT, "latest"]),
@@ -71,7 +59,7 @@ async fn each_chain_has_its_own_system_config_storage() {
         assert_eq!(word(&v), batcher.into_word());
     }
     // Any other account has empty storage.
-    let v = call(
+    let v = rpc::<Value>(
         &url,
         "eth_getStorageAt",
         json!([Address::repeat_byte(9), UNSAFE_BLOCK_SIGNER_SLOT, "latest"]),
@@ -84,7 +72,7 @@ async fn each_chain_has_its_own_system_config_storage() {
     let new_batcher = Address::repeat_byte(0xbb);
     l1.set_batcher_of(a1, new_batcher).unwrap();
     let after = l1.mine();
-    let logs = call(
+    let logs = rpc::<Value>(
         &url,
         "eth_getLogs",
         json!([{"address": a1, "fromBlock": format!("{:#x}", after.number), "toBlock": "latest"}]),
@@ -102,21 +90,21 @@ async fn each_chain_has_its_own_system_config_storage() {
         new_batcher.into_word()
     );
     let at = |n: u64| json!(format!("{n:#x}"));
-    let v = call(
+    let v = rpc::<Value>(
         &url,
         "eth_getStorageAt",
         json!([a1, BATCHER_HASH_SLOT, at(after.number)]),
     )
     .await;
     assert_eq!(word(&v), new_batcher.into_word());
-    let v = call(
+    let v = rpc::<Value>(
         &url,
         "eth_getStorageAt",
         json!([a1, BATCHER_HASH_SLOT, at(before.number)]),
     )
     .await;
     assert_eq!(word(&v), batcher.into_word());
-    let v = call(
+    let v = rpc::<Value>(
         &url,
         "eth_getStorageAt",
         json!([a2, BATCHER_HASH_SLOT, {"blockHash": after.hash}]),
@@ -125,7 +113,7 @@ async fn each_chain_has_its_own_system_config_storage() {
     assert_eq!(word(&v), batcher.into_word());
 
     // eth_getProof: values and storage proofs that verify against the storage hash.
-    let v = call(
+    let v = rpc::<Value>(
         &url,
         "eth_getProof",
         json!([a1, [UNSAFE_BLOCK_SIGNER_SLOT, BATCHER_HASH_SLOT], "latest"]),

@@ -4,6 +4,8 @@
 //! head. The batcher follows the rewind.
 
 mod batcher_support;
+mod engine_support;
+mod l1_support;
 mod sequencer_common;
 
 use std::collections::{BTreeMap, HashSet};

@@ -5,22 +5,21 @@
 //!
 //! Blobs are handled as heap bytes: 128 KiB arrays do not fit a test thread's stack in debug.
 
+mod l1_support;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alloy::consensus::{
-    SignableTransaction, Signed, Transaction as _, TxEip4844, TxEip4844Variant, TxEnvelope,
-};
-use alloy::eips::eip4844::{BlobTransactionSidecar, Bytes48, kzg_to_versioned_hash};
-use alloy::network::TxSignerSync;
-use alloy::primitives::{B256, U256, hex};
-use alloy::signers::local::PrivateKeySigner;
+use alloy::consensus::{Transaction as _, TxEnvelope};
+use alloy::eips::eip4844::{BlobTransactionSidecar, Bytes48};
+use alloy::primitives::{B256, hex};
 use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
+use l1_support::{blob_tx, kzg_commit};
 use opfleet_protocol::blob::Blob;
 use opfleet_protocol::deposit::DEPOSIT_EVENT_TOPIC;
 use opfleet_protocol::{ChainId, L1BlockRef};
@@ -73,39 +72,6 @@ fn vector_blob(n: u8) -> Blob {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(format!("../../shared/vectors/blobs/blob{n}.hex"));
     Blob::from_hex(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-/// Commitment, proof and versioned hash, computed here with c-kzg.
-fn commit(blob: &Blob) -> ([u8; 48], [u8; 48], B256) {
-    let settings = c_kzg::ethereum_kzg_settings(0);
-    let ckzg = Box::new(c_kzg::Blob::from_bytes(blob.as_bytes()).unwrap());
-    let commitment = settings.blob_to_kzg_commitment(&ckzg).unwrap().to_bytes();
-    let proof = settings
-        .compute_blob_kzg_proof(&ckzg, &commitment)
-        .unwrap()
-        .to_bytes();
-    let hash = kzg_to_versioned_hash(commitment.as_slice());
-    (commitment.into_inner(), proof.into_inner(), hash)
-}
-
-fn blob_tx(l1: &L1Handle, nonce: u64, versioned_hashes: Vec<B256>) -> TxEnvelope {
-    let signer = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x22)).unwrap();
-    let mut tx = TxEip4844 {
-        chain_id: l1.chain_id().get(),
-        nonce,
-        gas_limit: 21_000,
-        max_fee_per_gas: 10_000_000_000,
-        max_priority_fee_per_gas: 1_000_000_000,
-        to: l1.batch_inbox(),
-        value: U256::ZERO,
-        access_list: Default::default(),
-        blob_versioned_hashes: versioned_hashes,
-        max_fee_per_blob_gas: 1_000_000_000,
-        input: Default::default(),
-    };
-    let sig = signer.sign_transaction_sync(&mut tx).unwrap();
-    let signed: Signed<TxEip4844Variant> = tx.into_signed(sig).into();
-    TxEnvelope::from(signed)
 }
 
 /// The blob hashes of a block, indexed across all its type-3 transactions in order.
@@ -244,7 +210,7 @@ async fn receipts_carry_deposits_and_match_transactions() {
 async fn blobs_of_a_type3_transaction_come_back_verified() {
     let l1 = manual_l1(0, 1).await;
     let blobs = vec![vector_blob(1), vector_blob(2)];
-    let committed: Vec<_> = blobs.iter().map(commit).collect();
+    let committed: Vec<_> = blobs.iter().map(|b| kzg_commit(b.as_bytes())).collect();
     let sidecar = BlobTransactionSidecar {
         blobs: blobs
             .iter()
@@ -281,7 +247,7 @@ async fn blobs_of_a_type3_transaction_come_back_verified() {
     let fresh = client(&l1).for_chain(CHAIN_A);
     let missing = IndexedBlobHash {
         index: 5,
-        hash: commit(&vector_blob(3)).2,
+        hash: kzg_commit(vector_blob(3).as_bytes()).2,
     };
     let err = fresh.blobs(&block, &[missing]).await.unwrap_err();
     assert!(matches!(err, ProviderError::NotFound(_)), "{err}");
@@ -450,8 +416,8 @@ async fn refused(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupted_blob_answers_are_invalid() {
     let (good, other) = (vector_blob(1), vector_blob(2));
-    let (commitment, proof, hash) = commit(&good);
-    let (other_commitment, other_proof, _) = commit(&other);
+    let (commitment, proof, hash) = kzg_commit(good.as_bytes());
+    let (other_commitment, other_proof, _) = kzg_commit(other.as_bytes());
     let wanted = [IndexedBlobHash { index: 0, hash }];
     let block = fake_block();
 
@@ -517,8 +483,8 @@ async fn corrupted_blob_answers_are_invalid() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blobs_endpoint_fallback_and_retries() {
     let (a, b) = (vector_blob(1), vector_blob(2));
-    let (ca, pa, ha) = commit(&a);
-    let (_, _, hb) = commit(&b);
+    let (ca, pa, ha) = kzg_commit(a.as_bytes());
+    let (_, _, hb) = kzg_commit(b.as_bytes());
     let block = fake_block();
 
     // A beacon node without sidecars (after Fusaka) and a flaky genesis endpoint.
@@ -548,7 +514,7 @@ async fn blobs_endpoint_fallback_and_retries() {
 
     // Once `/blobs/` worked, it is asked first; cached blobs are not asked at all.
     let (c_blob, d_blob) = (vector_blob(3), vector_blob(4));
-    let (_, _, hc) = commit(&c_blob);
+    let (_, _, hc) = kzg_commit(c_blob.as_bytes());
     fake.lock().unwrap().blobs = Some(json!([hex::encode_prefixed(c_blob.as_bytes())]));
     let got = chain
         .blobs(
@@ -568,7 +534,7 @@ async fn blobs_endpoint_fallback_and_retries() {
     assert_eq!(chain.cache_stats().blobs, HitMiss { hits: 1, misses: 3 });
 
     // Neither endpoint has it: not found (after both were asked).
-    let (_, _, hd) = commit(&d_blob);
+    let (_, _, hd) = kzg_commit(d_blob.as_bytes());
     fake.lock().unwrap().blobs = None;
     let err = chain
         .blobs(&block, &[IndexedBlobHash { index: 0, hash: hd }])

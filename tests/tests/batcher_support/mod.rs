@@ -11,12 +11,8 @@ use std::time::Duration;
 use alloy::eips::eip2718::Encodable2718;
 use alloy::eips::eip4844::kzg_to_versioned_hash;
 use alloy::primitives::{Address, B256, Bytes};
-use alloy::rpc::types::engine::{ForkchoiceState, ForkchoiceUpdated, PayloadStatusEnum};
+use alloy::rpc::types::engine::PayloadStatusEnum;
 use alloy::signers::local::PrivateKeySigner;
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use jsonrpsee::rpc_params;
-use op_alloy_rpc_types_engine::{OpExecutionPayloadEnvelopeV4, OpPayloadAttributes};
 use opfleet_protocol::batch::{Batch, BatchReader, SpanBatchContext};
 use opfleet_protocol::batcher_data::{decode_l1_tx, parse_frames};
 use opfleet_protocol::blob::Blob as OpBlob;
@@ -27,12 +23,14 @@ use opfleet_protocol::l1_info::{L1BlockInfo, L1InfoFork, L1InfoOrigin, L1InfoSys
 use opfleet_protocol::{BlockId, ChainId};
 use opfleet_tests::batcher::{Batcher, BatcherConfig, BatcherHandle, L1Sink};
 use opfleet_tests::el::fixtures::{attributes, test_signed_tx, user_deposit};
-use opfleet_tests::el::jwt::unix_now;
 use opfleet_tests::el::{
     ChainSpec, Fork, ForkSchedule, GenesisConfig, JwtSecret, SimEl, SimElConfig, SimElHandle,
 };
 use opfleet_tests::l1::{DepositConfig, L1, L1Config, L1Handle};
 use serde_json::{Value, json};
+
+use crate::engine_support::{block_hash, engine, forkchoice_updated, get_payload, new_payload};
+use crate::l1_support::rpc;
 use tokio::task::JoinHandle;
 
 /// L2 chain id of the test chain.
@@ -129,34 +127,6 @@ pub fn spawn_miner(l1: Arc<L1Handle>, every: Duration) -> JoinHandle<()> {
     })
 }
 
-fn engine(w: &World) -> HttpClient {
-    let mut headers = http::HeaderMap::new();
-    headers.insert(
-        http::header::AUTHORIZATION,
-        http::HeaderValue::from_str(&format!("Bearer {}", w.secret.sign(unix_now()))).unwrap(),
-    );
-    HttpClientBuilder::default()
-        .set_headers(headers)
-        .build(w.el.engine_url())
-        .unwrap()
-}
-
-async fn fcu(
-    c: &HttpClient,
-    head: B256,
-    safe: B256,
-    attrs: Option<OpPayloadAttributes>,
-) -> ForkchoiceUpdated {
-    let state = ForkchoiceState {
-        head_block_hash: head,
-        safe_block_hash: safe,
-        finalized_block_hash: B256::ZERO,
-    };
-    c.request("engine_forkchoiceUpdatedV3", rpc_params![state, attrs])
-        .await
-        .unwrap()
-}
-
 /// What one test L2 block carries besides its L1-info deposit.
 #[derive(Clone, Copy, Debug)]
 pub struct BlockShape {
@@ -249,10 +219,10 @@ pub async fn build_block_on(
         ));
         w.tx_nonce += 1;
     }
-    let c = engine(w);
+    let c = engine(&w.el, &w.secret);
     // The safe head goes with the first forkchoice update too: a batcher polling between the
     // two updates must never see the reorged head without the new safe head.
-    let updated = fcu(
+    let updated = forkchoice_updated(
         &c,
         parent,
         safe.unwrap_or(B256::ZERO),
@@ -260,30 +230,11 @@ pub async fn build_block_on(
     )
     .await;
     let id = updated.payload_id.expect("a payload id");
-    let env: OpExecutionPayloadEnvelopeV4 = c
-        .request("engine_getPayloadV4", rpc_params![id])
-        .await
-        .unwrap();
-    let status: alloy::rpc::types::engine::PayloadStatus = c
-        .request(
-            "engine_newPayloadV4",
-            rpc_params![
-                &env.execution_payload,
-                Vec::<B256>::new(),
-                env.parent_beacon_block_root,
-                Vec::<Bytes>::new()
-            ],
-        )
-        .await
-        .unwrap();
+    let env = get_payload(&c, id).await;
+    let status = new_payload(&c, &env).await;
     assert_eq!(status.status, PayloadStatusEnum::Valid);
-    let hash = env
-        .execution_payload
-        .payload_inner
-        .payload_inner
-        .payload_inner
-        .block_hash;
-    let updated = fcu(&c, hash, safe.unwrap_or(B256::ZERO), None).await;
+    let hash = block_hash(&env);
+    let updated = forkchoice_updated(&c, hash, safe.unwrap_or(B256::ZERO), None).await;
     assert_eq!(updated.payload_status.status, PayloadStatusEnum::Valid);
     w.head = hash;
     hash
@@ -351,21 +302,6 @@ impl Posted {
     }
 }
 
-async fn rpc(url: &str, method: &str, params: Value) -> Value {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let resp: Value = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(resp.get("error").is_none(), "{method}: {resp}");
-    resp["result"].clone()
-}
-
 async fn beacon_blobs(l1: &L1Handle, timestamp: u64) -> HashMap<B256, Vec<u8>> {
     let slot = (timestamp - l1.genesis_time()) / l1.config().block_time;
     let url = format!("{}/eth/v1/beacon/blob_sidecars/{slot}", l1.beacon_url());
@@ -394,7 +330,7 @@ pub async fn read_posted(l1: &L1Handle) -> Posted {
     let mut posted = Posted::default();
     let mut open: HashMap<ChannelId, (Channel, usize, bool)> = HashMap::new();
     for number in 0..=head {
-        let raw = rpc(
+        let raw = rpc::<Value>(
             &url,
             "eth_getBlockByNumber",
             json!([format!("{number:#x}"), true]),

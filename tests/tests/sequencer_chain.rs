@@ -154,13 +154,7 @@ async fn origin_waits_for_l1_then_catches_up_one_block_at_a_time() {
     // Without new L1 blocks the origin stays at genesis; once mined, it catches up one block
     // per L2 block while the L1 block is not in the L2 block's future.
     let l1 = manual_l1().await;
-    let Chain { el, mut seq } = spawn_chain(
-        &l1,
-        DevnetChainConfig::devnet(ChainId(901)),
-        TxGenConfig::default(),
-        None,
-    )
-    .await;
+    let Chain { el, mut seq } = devnet_chain(&l1, ChainId(901)).await;
     for _ in 0..6 {
         let b = seq.step().await.unwrap();
         assert_eq!(b.l2_block_ref.l1_origin.number, 0);
@@ -214,13 +208,7 @@ async fn equivocation_publishes_two_signed_blocks_one_canonical() {
     let l1 = manual_l1().await;
     l1.mine();
     let chain_id = ChainId(901);
-    let Chain { el, mut seq } = spawn_chain(
-        &l1,
-        DevnetChainConfig::devnet(chain_id),
-        TxGenConfig::default(),
-        None,
-    )
-    .await;
+    let Chain { el, mut seq } = devnet_chain(&l1, chain_id).await;
     let mut gossip = seq.subscribe();
     seq.step().await.unwrap();
     gossip.recv().await.unwrap();
@@ -259,13 +247,7 @@ async fn equivocation_publishes_two_signed_blocks_one_canonical() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn safe_and_finalized_follow_the_setter() {
     let l1 = manual_l1().await;
-    let Chain { el, mut seq } = spawn_chain(
-        &l1,
-        DevnetChainConfig::devnet(ChainId(901)),
-        TxGenConfig::default(),
-        None,
-    )
-    .await;
+    let Chain { el, mut seq } = devnet_chain(&l1, ChainId(901)).await;
     let first = seq.step().await.unwrap().l2_block_ref;
     seq.step().await.unwrap();
     assert_eq!(el.safe().hash, el.genesis().hash);

@@ -18,9 +18,9 @@ use opfleet_tests::batcher::DataAvailability;
 use opfleet_tests::el::SimElHandle;
 use opfleet_tests::l1::L1Handle;
 use opfleet_tests::sequencer::{
-    DevnetChainConfig, SequencedBlock, Sequencer, SequencerConfig, SequencerError, TxGenConfig,
+    SequencedBlock, Sequencer, SequencerConfig, SequencerError, TxGenConfig,
 };
-use sequencer_common::{Chain, jwt, manual_l1, p2p_key, spawn_chain};
+use sequencer_common::{Chain, devnet_chain, jwt, manual_l1, p2p_key};
 use tokio::sync::broadcast;
 
 const CHAIN: ChainId = ChainId(901);
@@ -32,13 +32,7 @@ async fn chain_on_origin_six() -> (L1Handle, Chain) {
     for _ in 0..6 {
         l1.mine();
     }
-    let mut chain = spawn_chain(
-        &l1,
-        DevnetChainConfig::devnet(CHAIN),
-        TxGenConfig::default(),
-        None,
-    )
-    .await;
+    let mut chain = devnet_chain(&l1, CHAIN).await;
     for _ in 0..20 {
         chain.seq.step().await.unwrap();
     }
@@ -293,13 +287,7 @@ async fn batcher_reposts_the_rebuilt_blocks_after_a_rewind() {
     for _ in 0..6 {
         l1.mine();
     }
-    let Chain { el, mut seq } = spawn_chain(
-        &l1,
-        DevnetChainConfig::devnet(CHAIN),
-        TxGenConfig::default(),
-        None,
-    )
-    .await;
+    let Chain { el, mut seq } = devnet_chain(&l1, CHAIN).await;
     for _ in 0..20 {
         seq.step().await.unwrap();
     }

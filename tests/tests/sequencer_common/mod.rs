@@ -56,6 +56,18 @@ pub async fn spawn_chain(
     spawn_chain_with_depth(l1, config, txgen, feed, 0).await
 }
 
+/// The devnet's configuration of chain `id` with the default transaction generator, no
+/// interop feed.
+pub async fn devnet_chain(l1: &L1Handle, id: ChainId) -> Chain {
+    spawn_chain(
+        l1,
+        DevnetChainConfig::devnet(id),
+        TxGenConfig::default(),
+        None,
+    )
+    .await
+}
+
 /// Like [`spawn_chain`], with an L1 confirmation depth for origin selection.
 pub async fn spawn_chain_with_depth(
     l1: &L1Handle,

@@ -183,6 +183,20 @@ fn assert_same_chain(w: &World, safe: &L2BlockRef) {
     assert!(from.number >= safe.l1_origin.number);
 }
 
+/// Derives everything the sequencer made, checking that every step inserted a new block and
+/// that the safe head is the sequencer's head, on its chain; returns that safe head.
+async fn sync_inserting_all(w: &mut World) -> L2BlockRef {
+    let steps = sync(w).await;
+    assert!(
+        steps.iter().all(|s| matches!(s, Step::Inserted(_))),
+        "{steps:?}"
+    );
+    let safe = w.driver.safe_head();
+    assert_eq!(safe, w.seq.head());
+    assert_same_chain(w, &safe);
+    safe
+}
+
 async fn finish(mut w: World) {
     if let Some(b) = w.batcher.take() {
         b.stop().await;
@@ -193,14 +207,7 @@ async fn finish(mut w: World) {
 async fn derives_blob_batches_and_finalizes_with_l1() {
     let mut w = world(DataAvailability::Blobs, false).await;
     sequence(&mut w, 4).await;
-    let steps = sync(&mut w).await;
-    assert!(
-        steps.iter().all(|s| matches!(s, Step::Inserted(_))),
-        "{steps:?}"
-    );
-    let safe = w.driver.safe_head();
-    assert_eq!(safe, w.seq.head());
-    assert_same_chain(&w, &safe);
+    let safe = sync_inserting_all(&mut w).await;
     // L1 finality (8 blocks behind the head) reaches the batches: finalized follows.
     let heads = w.driver.subscribe();
     for _ in 0..10 {
@@ -302,13 +309,6 @@ async fn consolidates_the_sequencers_own_blocks() {
 async fn derives_a_jovian_chain() {
     let mut w = world_with(DataAvailability::Blobs, false, DevnetFork::Jovian).await;
     sequence(&mut w, 3).await;
-    let steps = sync(&mut w).await;
-    assert!(
-        steps.iter().all(|s| matches!(s, Step::Inserted(_))),
-        "{steps:?}"
-    );
-    let safe = w.driver.safe_head();
-    assert_eq!(safe, w.seq.head());
-    assert_same_chain(&w, &safe);
+    sync_inserting_all(&mut w).await;
     finish(w).await;
 }

@@ -6,12 +6,14 @@
 //!   attest ── the fleet's private attestation gossip (pre-shared-key network)
 //!   discovery  discv5 with op-node's `opstack` ENR entry, for block gossip
 //!   peers ─── score bans and static-peer redials, shared by both
+//!   gossip_node  the handle/event-loop plumbing both nodes share (crate-private)
 //!   identity ─ node keys persisted in op-node's `--p2p.priv.path` file format
 //! ```
 
 pub mod attest;
 pub mod blocks;
 pub mod discovery;
+mod gossip_node;
 pub mod identity;
 pub mod peers;
 

@@ -1,25 +1,27 @@
 //! Attestation gossip nodes on 127.0.0.1 on a private network: delivery between key holders,
 //! isolation from other keys, rejection and bans, chains not followed, swarm.key errors.
 
-use std::future::Future;
+mod support;
+
 use std::path::Path;
 use std::time::Duration;
 
 use alloy::primitives::B256;
-use libp2p::PeerId;
-use libp2p::multiaddr::Protocol;
 use opfleet_attest::{Attestation, AttestationKind, SignedAttestation, SigningKey};
 use opfleet_p2p::attest::{
     AttestGossipConfig, AttestGossipNode, AttestPublishError, SwarmKey, SwarmKeyError,
 };
 use opfleet_p2p::{StaticPeer, generate_identity};
 use opfleet_protocol::{BlockId, ChainId, L2BlockRef};
-use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::TryRecvError;
+
+use support::{
+    bounded, localhost, next, static_peer, wait_banned_for_score, wait_mutual_topic_peers,
+    wait_topic_peers,
+};
 
 const CHAIN: u64 = 901;
 const OTHER_CHAIN: u64 = 902;
-const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn chain(id: u64) -> ChainId {
     ChainId::from(id)
@@ -60,52 +62,11 @@ async fn start(key: SwarmKey, chains: &[u64], static_peers: Vec<StaticPeer>) -> 
         generate_identity(),
         key,
         chains.iter().map(|c| chain(*c)).collect(),
-        "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        localhost(),
     );
     config.static_peers = static_peers;
     config.redial_interval = Duration::from_millis(200);
     AttestGossipNode::spawn(config).await.unwrap()
-}
-
-async fn static_peer(node: &AttestGossipNode) -> StaticPeer {
-    let addr = node.listen_addrs().await.unwrap()[0]
-        .clone()
-        .with(Protocol::P2p(node.local_peer_id()));
-    StaticPeer::from_multiaddr(addr).unwrap()
-}
-
-/// Polls `check` every 50 ms until it holds; panics after 20 s.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn wait_topic_peers(node: &AttestGossipNode, chain_id: u64, peers: &[PeerId]) {
-    eventually("topic peers", || async {
-        let have = node.topic_peers(chain(chain_id)).await.unwrap();
-        peers.iter().all(|p| have.contains(p))
-    })
-    .await;
-}
-
-async fn next(rx: &mut Receiver<SignedAttestation>) -> SignedAttestation {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("no attestation within 10 s")
-        .expect("attestation channel closed")
-}
-
-async fn bounded<F: Future<Output = ()>>(test: F) {
-    tokio::time::timeout(TEST_TIMEOUT, test)
-        .await
-        .expect("test timed out");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,9 +82,9 @@ async fn three_nodes_with_one_key_deliver_attestations_to_each_other() {
         )
         .await;
         let (ia, ib, ic) = (a.local_peer_id(), b.local_peer_id(), c.local_peer_id());
-        wait_topic_peers(&a, CHAIN, &[ib, ic]).await;
-        wait_topic_peers(&b, CHAIN, &[ia, ic]).await;
-        wait_topic_peers(&c, CHAIN, &[ia, ib]).await;
+        wait_topic_peers(&a, chain(CHAIN), &[ib, ic]).await;
+        wait_topic_peers(&b, chain(CHAIN), &[ia, ic]).await;
+        wait_topic_peers(&c, chain(CHAIN), &[ia, ib]).await;
         let (mut rx_a, mut rx_b, mut rx_c) = (a.subscribe(), b.subscribe(), c.subscribe());
 
         let first = attestation(&signer(), CHAIN, 1);
@@ -188,25 +149,12 @@ async fn rejected_and_banned(data: Vec<u8>) {
     let key = SwarmKey::generate().unwrap();
     let a = start(key, &[CHAIN], vec![]).await;
     let b = start(key, &[CHAIN], vec![static_peer(&a).await]).await;
-    let (ia, ib) = (a.local_peer_id(), b.local_peer_id());
-    wait_topic_peers(&a, CHAIN, &[ib]).await;
-    wait_topic_peers(&b, CHAIN, &[ia]).await;
-    assert!(b.peer_score(ia).await.unwrap().unwrap() >= 0.0);
+    wait_mutual_topic_peers(&a, &b, chain(CHAIN)).await;
     let mut rx_b = b.subscribe();
     a.publish_raw(chain(CHAIN), data).await.unwrap();
 
-    eventually("A banned by B", || async {
-        b.banned_peers()
-            .await
-            .unwrap()
-            .iter()
-            .any(|p| p.peer_id == ia)
-    })
-    .await;
-    assert!(b.peer_score(ia).await.unwrap().unwrap() < -100.0);
+    wait_banned_for_score(&b, a.local_peer_id()).await;
     assert!(matches!(rx_b.try_recv(), Err(TryRecvError::Empty)));
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(!b.peers().await.unwrap().contains(&ia));
     a.shutdown().await;
     b.shutdown().await;
 }
@@ -239,9 +187,9 @@ async fn attestations_of_a_chain_not_followed_are_not_delivered_nor_penalised() 
         let b = start(key, &[CHAIN], vec![static_peer(&a).await]).await;
         let c = start(key, &[OTHER_CHAIN], vec![static_peer(&a).await]).await;
         let (ia, ib, ic) = (a.local_peer_id(), b.local_peer_id(), c.local_peer_id());
-        wait_topic_peers(&a, CHAIN, &[ib]).await;
-        wait_topic_peers(&a, OTHER_CHAIN, &[ic]).await;
-        wait_topic_peers(&b, CHAIN, &[ia]).await;
+        wait_topic_peers(&a, chain(CHAIN), &[ib]).await;
+        wait_topic_peers(&a, chain(OTHER_CHAIN), &[ic]).await;
+        wait_topic_peers(&b, chain(CHAIN), &[ia]).await;
         let (mut rx_b, mut rx_c) = (b.subscribe(), c.subscribe());
 
         let other = attestation(&signer(), OTHER_CHAIN, 3);

@@ -1,8 +1,9 @@
 //! Block gossip nodes on 127.0.0.1 talking real libp2p: delivery, rejection and scoring,
 //! deduplication, and payload_by_number.
 
+mod support;
+
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,24 +11,25 @@ use alloy::primitives::{Address, B256, Bloom, Bytes, U256, address};
 use alloy::rpc::types::engine::{ExecutionPayloadV1, ExecutionPayloadV2, ExecutionPayloadV3};
 use alloy::signers::local::PrivateKeySigner;
 use libp2p::PeerId;
-use libp2p::multiaddr::Protocol;
 use op_alloy_rpc_types_engine::{OpExecutionPayload, OpExecutionPayloadEnvelope};
 use opfleet_p2p::blocks::scoring::blocks_topic_params;
 use opfleet_p2p::{
-    BlockGossipNode, GossipBlock, P2pConfig, PayloadStore, RequestError, StaticPeer,
-    generate_identity,
+    BlockGossipNode, P2pConfig, PayloadStore, RequestError, StaticPeer, generate_identity,
 };
 use opfleet_protocol::ChainId;
 use opfleet_protocol::p2p::validation::compute_block_hash;
 use opfleet_protocol::p2p::{
     BlockTopicVersion, ReqRespError, ResultCode, encode_block_message, sign_block,
 };
-use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::TryRecvError;
+
+use support::{
+    bounded, eventually, localhost, next, static_peer, wait_banned_for_score, wait_connected,
+    wait_mutual_topic_peers, wait_topic_peers,
+};
 
 const CHAIN: u64 = 901;
 const V3: BlockTopicVersion = BlockTopicVersion::V3;
-const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn chain() -> ChainId {
     ChainId::from(CHAIN)
@@ -100,6 +102,18 @@ impl PayloadStore for MapStore {
     }
 }
 
+/// Block `number` as a peer serves it, and a store that holds it.
+fn stored(number: u64) -> (OpExecutionPayloadEnvelope, MapStore) {
+    let (payload, root) = payload(number);
+    let served = OpExecutionPayloadEnvelope {
+        parent_beacon_block_root: Some(root),
+        execution_payload: payload,
+    };
+    let mut store = MapStore::default();
+    store.0.insert(number, served.clone());
+    (served, store)
+}
+
 async fn start(static_peers: Vec<StaticPeer>, store: MapStore) -> BlockGossipNode {
     start_with_block_time(static_peers, store, Duration::from_secs(2)).await
 }
@@ -110,7 +124,7 @@ async fn start_with_block_time(
     store: MapStore,
     block_time: Duration,
 ) -> BlockGossipNode {
-    let mut config = P2pConfig::new(chain(), "/ip4/127.0.0.1/tcp/0".parse().unwrap(), SEQUENCER);
+    let mut config = P2pConfig::new(chain(), localhost(), SEQUENCER);
     config.static_peers = static_peers;
     config.block_time = block_time;
     config.redial_interval = Duration::from_millis(200);
@@ -118,41 +132,6 @@ async fn start_with_block_time(
     BlockGossipNode::start(config, generate_identity(), Arc::new(store))
         .await
         .unwrap()
-}
-
-async fn static_peer(node: &BlockGossipNode) -> StaticPeer {
-    let addr = node.listen_addrs().await.unwrap()[0]
-        .clone()
-        .with(Protocol::P2p(node.local_peer_id()));
-    StaticPeer::from_multiaddr(addr).unwrap()
-}
-
-/// Polls `check` every 50 ms until it holds; panics after 20 s.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn wait_topic_peers(node: &BlockGossipNode, peers: &[PeerId]) {
-    eventually("topic peers", || async {
-        let have = node.topic_peers(V3).await.unwrap();
-        peers.iter().all(|p| have.contains(p))
-    })
-    .await;
-}
-
-async fn next_block(rx: &mut Receiver<GossipBlock>) -> GossipBlock {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("no block within 10 s")
-        .expect("block channel closed")
 }
 
 /// Nodes A, B, C; B dials A, C dials A and B.
@@ -165,16 +144,10 @@ async fn triangle() -> (BlockGossipNode, BlockGossipNode, BlockGossipNode) {
     )
     .await;
     let (ia, ib, ic) = (a.local_peer_id(), b.local_peer_id(), c.local_peer_id());
-    wait_topic_peers(&a, &[ib, ic]).await;
-    wait_topic_peers(&b, &[ia, ic]).await;
-    wait_topic_peers(&c, &[ia, ib]).await;
+    wait_topic_peers(&a, V3, &[ib, ic]).await;
+    wait_topic_peers(&b, V3, &[ia, ic]).await;
+    wait_topic_peers(&c, V3, &[ia, ib]).await;
     (a, b, c)
-}
-
-async fn bounded<F: Future<Output = ()>>(test: F) {
-    tokio::time::timeout(TEST_TIMEOUT, test)
-        .await
-        .expect("test timed out");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,7 +159,7 @@ async fn published_block_reaches_every_peer_once_with_its_signer() {
         a.publish(message.clone(), V3).await.unwrap();
 
         for (rx, name) in [(&mut rx_b, "B"), (&mut rx_c, "C")] {
-            let block = next_block(rx).await;
+            let block = next(rx).await;
             assert_eq!(block.signer, SEQUENCER, "{name}");
             assert_eq!(block.envelope.payload.block_hash(), hash, "{name}");
             assert_eq!(block.version, V3, "{name}");
@@ -212,14 +185,8 @@ async fn published_block_reaches_every_peer_once_with_its_signer() {
         // A second block still flows.
         let (message, hash) = signed_message(&sequencer_key(), 2);
         b.publish(message, V3).await.unwrap();
-        assert_eq!(
-            next_block(&mut rx_a).await.envelope.payload.block_hash(),
-            hash
-        );
-        assert_eq!(
-            next_block(&mut rx_c).await.envelope.payload.block_hash(),
-            hash
-        );
+        assert_eq!(next(&mut rx_a).await.envelope.payload.block_hash(), hash);
+        assert_eq!(next(&mut rx_c).await.envelope.payload.block_hash(), hash);
         a.stop().await;
         b.stop().await;
         c.stop().await;
@@ -271,10 +238,7 @@ async fn receiver_stays_in_the_sequencers_mesh_past_the_delivery_quota() {
         while tokio::time::Instant::now() < end {
             let (message, hash) = signed_message(&sequencer_key(), number);
             sequencer.publish(message, V3).await.unwrap();
-            assert_eq!(
-                next_block(&mut rx).await.envelope.payload.block_hash(),
-                hash
-            );
+            assert_eq!(next(&mut rx).await.envelope.payload.block_hash(), hash);
             if let Err(why) = meshed_on_every_topic(&sequencer, ir).await {
                 panic!("block {number}: receiver at the sequencer: {why}");
             }
@@ -296,28 +260,13 @@ async fn receiver_stays_in_the_sequencers_mesh_past_the_delivery_quota() {
 async fn rejected_and_banned(message: Vec<u8>) {
     let a = start(vec![], MapStore::default()).await;
     let b = start(vec![static_peer(&a).await], MapStore::default()).await;
-    let (ia, ib) = (a.local_peer_id(), b.local_peer_id());
-    wait_topic_peers(&a, &[ib]).await;
-    wait_topic_peers(&b, &[ia]).await;
-    assert!(b.peer_score(ia).await.unwrap().unwrap() >= 0.0);
+    wait_mutual_topic_peers(&a, &b, V3).await;
     let mut rx_b = b.blocks();
     a.publish(message, V3).await.unwrap();
 
-    eventually("A banned by B", || async {
-        b.banned_peers()
-            .await
-            .unwrap()
-            .iter()
-            .any(|p| p.peer_id == ia)
-    })
-    .await;
-    let banned = b.banned_peers().await.unwrap();
-    assert!(banned.iter().all(|p| p.score < -100.0), "{banned:?}");
-    assert!(b.peer_score(ia).await.unwrap().unwrap() < -100.0);
-    assert!(matches!(rx_b.try_recv(), Err(TryRecvError::Empty)));
     // A is B's static peer, yet B does not redial it while it is banned.
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(!b.peers().await.unwrap().contains(&ia));
+    wait_banned_for_score(&b, a.local_peer_id()).await;
+    assert!(matches!(rx_b.try_recv(), Err(TryRecvError::Empty)));
     a.stop().await;
     b.stop().await;
 }
@@ -342,22 +291,13 @@ async fn malformed_message_is_rejected_and_penalised() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payload_by_number_serves_stored_blocks_and_fails_cleanly() {
     bounded(async {
-        let (payload, root) = payload(7);
-        let served = OpExecutionPayloadEnvelope {
-            parent_beacon_block_root: Some(root),
-            execution_payload: payload,
-        };
-        let mut store = MapStore::default();
-        store.0.insert(7, served.clone());
+        let (served, mut store) = stored(7);
         // A store that answers 9 with block 7: the server refuses to send the wrong block.
         store.0.insert(9, served.clone());
         let a = start(vec![], store).await;
         let b = start(vec![static_peer(&a).await], MapStore::default()).await;
         let ia = a.local_peer_id();
-        eventually("B connected to A", || async {
-            b.peers().await.unwrap().contains(&ia)
-        })
-        .await;
+        wait_connected(&b, ia).await;
 
         assert_eq!(b.request_payload(ia, 7, V3).await.unwrap(), served);
         assert!(matches!(
@@ -404,10 +344,7 @@ async fn static_peer_is_redialled_after_it_restarts() {
         let a = start_a().await.unwrap();
         let ia = a.local_peer_id();
         let b = start(vec![static_peer(&a).await], MapStore::default()).await;
-        eventually("B connected to A", || async {
-            b.peers().await.unwrap().contains(&ia)
-        })
-        .await;
+        wait_connected(&b, ia).await;
 
         a.stop().await;
         eventually("B lost A", || async {
@@ -415,18 +352,12 @@ async fn static_peer_is_redialled_after_it_restarts() {
         })
         .await;
         let a = start_a().await.unwrap();
-        eventually("B redialled A", || async {
-            b.peers().await.unwrap().contains(&ia)
-        })
-        .await;
+        wait_connected(&b, ia).await;
         let mut rx_b = b.blocks();
-        wait_topic_peers(&a, &[b.local_peer_id()]).await;
+        wait_topic_peers(&a, V3, &[b.local_peer_id()]).await;
         let (message, hash) = signed_message(&sequencer_key(), 3);
         a.publish(message, V3).await.unwrap();
-        assert_eq!(
-            next_block(&mut rx_b).await.envelope.payload.block_hash(),
-            hash
-        );
+        assert_eq!(next(&mut rx_b).await.envelope.payload.block_hash(), hash);
         a.stop().await;
         b.stop().await;
     })
@@ -445,13 +376,7 @@ async fn trailing_slash_protocol_is_served() {
     use opfleet_protocol::p2p::req_resp::{decode_response, payload_by_number_protocol_id_spec};
 
     bounded(async {
-        let (payload, root) = payload(4);
-        let served = OpExecutionPayloadEnvelope {
-            parent_beacon_block_root: Some(root),
-            execution_payload: payload,
-        };
-        let mut store = MapStore::default();
-        store.0.insert(4, served.clone());
+        let (served, store) = stored(4);
         let a = start(vec![], store).await;
         let a_addr = a.listen_addrs().await.unwrap()[0].clone();
 
@@ -507,14 +432,8 @@ async fn server_and_requesters(
     Vec<BlockGossipNode>,
     OpExecutionPayloadEnvelope,
 ) {
-    let (payload, root) = payload(7);
-    let served = OpExecutionPayloadEnvelope {
-        parent_beacon_block_root: Some(root),
-        execution_payload: payload,
-    };
-    let mut store = MapStore::default();
-    store.0.insert(7, served.clone());
-    let mut config = P2pConfig::new(chain(), "/ip4/127.0.0.1/tcp/0".parse().unwrap(), SEQUENCER);
+    let (served, store) = stored(7);
+    let mut config = P2pConfig::new(chain(), localhost(), SEQUENCER);
     config.request_timeout = Duration::from_secs(5);
     config.serve_limits = limits;
     let a = BlockGossipNode::start(config, generate_identity(), Arc::new(store))
@@ -524,10 +443,7 @@ async fn server_and_requesters(
     let mut requesters = Vec::new();
     for _ in 0..n {
         let b = start(vec![static_peer(&a).await], MapStore::default()).await;
-        eventually("requester connected", || async {
-            b.peers().await.unwrap().contains(&ia)
-        })
-        .await;
+        wait_connected(&b, ia).await;
         requesters.push(b);
     }
     (a, requesters, served)

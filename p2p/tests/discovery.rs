@@ -1,7 +1,8 @@
 //! discv5 discovery for block gossip on 127.0.0.1: nodes find each other from one bootnode
 //! ENR and connect; a node of another chain is seen in the DHT but never dialled.
 
-use std::future::Future;
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,14 +14,20 @@ use opfleet_p2p::discovery::{
 use opfleet_p2p::{BlockGossipNode, NoPayloads, P2pConfig, generate_identity};
 use opfleet_protocol::ChainId;
 
+use support::{bounded_by, eventually_within, localhost};
+
 const CHAIN: u64 = 901;
 const OTHER_CHAIN: u64 = 902;
 const TEST_TIMEOUT: Duration = Duration::from_secs(90);
+/// Discovery walks take a while: how long a condition may take to hold, and how often it is
+/// checked.
+const DISCOVERY_WAIT: Duration = Duration::from_secs(40);
+const POLL: Duration = Duration::from_millis(100);
 
 async fn start(chain: u64, bootnodes: Vec<Enr>) -> BlockGossipNode {
     let mut config = P2pConfig::new(
         ChainId::from(chain),
-        "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        localhost(),
         address!("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266"),
     );
     let mut discovery = DiscoveryConfig::new("127.0.0.1:0".parse().unwrap(), bootnodes);
@@ -31,32 +38,13 @@ async fn start(chain: u64, bootnodes: Vec<Enr>) -> BlockGossipNode {
         .unwrap()
 }
 
-/// Polls `check` every 100 ms until it holds; panics after 40 s.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn connected(node: &BlockGossipNode, peer: PeerId) -> bool {
     node.peers().await.unwrap().contains(&peer)
 }
 
-async fn bounded<F: Future<Output = ()>>(test: F) {
-    tokio::time::timeout(TEST_TIMEOUT, test)
-        .await
-        .expect("test timed out");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_record_carries_the_opstack_entry_and_the_gossip_address() {
-    bounded(async {
+    bounded_by(TEST_TIMEOUT, async {
         let node = start(CHAIN, vec![]).await;
         let enr = node.local_enr().expect("discovery runs");
         // 901 = 7 * 128 + 5: uvarint 0x85 0x07, version 0x00, RLP string of 3 bytes 0x83.
@@ -79,15 +67,18 @@ async fn local_record_carries_the_opstack_entry_and_the_gossip_address() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_find_each_other_from_one_bootnode_and_connect() {
-    bounded(async {
+    bounded_by(TEST_TIMEOUT, async {
         let boot = start(CHAIN, vec![]).await;
         let boot_enr = boot.local_enr().unwrap();
         let a = start(CHAIN, vec![boot_enr.clone()]).await;
         let d = start(CHAIN, vec![boot_enr]).await;
         let (ib, ia, id) = (boot.local_peer_id(), a.local_peer_id(), d.local_peer_id());
         // A and D only know the bootnode; they learn of each other through its table.
-        eventually("A connected to the bootnode", || connected(&a, ib)).await;
-        eventually("A and D connected", || async {
+        eventually_within("A connected to the bootnode", DISCOVERY_WAIT, POLL, || {
+            connected(&a, ib)
+        })
+        .await;
+        eventually_within("A and D connected", DISCOVERY_WAIT, POLL, || async {
             connected(&a, id).await && connected(&d, ia).await
         })
         .await;
@@ -101,7 +92,7 @@ async fn nodes_find_each_other_from_one_bootnode_and_connect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_of_another_chain_is_not_dialled() {
-    bounded(async {
+    bounded_by(TEST_TIMEOUT, async {
         let boot = start(CHAIN, vec![]).await;
         let boot_enr = boot.local_enr().unwrap();
         let other = start(OTHER_CHAIN, vec![boot_enr.clone()]).await;
@@ -109,12 +100,20 @@ async fn a_node_of_another_chain_is_not_dialled() {
         let a = start(CHAIN, vec![boot_enr]).await;
         let (ib, io) = (boot.local_peer_id(), other.local_peer_id());
 
-        eventually("A connected to the bootnode", || connected(&a, ib)).await;
-        eventually("A learnt the other chain's record", || async {
-            a.discovery_table()
-                .iter()
-                .any(|e| e.node_id() == other_enr.node_id())
+        eventually_within("A connected to the bootnode", DISCOVERY_WAIT, POLL, || {
+            connected(&a, ib)
         })
+        .await;
+        eventually_within(
+            "A learnt the other chain's record",
+            DISCOVERY_WAIT,
+            POLL,
+            || async {
+                a.discovery_table()
+                    .iter()
+                    .any(|e| e.node_id() == other_enr.node_id())
+            },
+        )
         .await;
         // Several walks and connection rounds later, still not dialled either way.
         tokio::time::sleep(Duration::from_secs(2)).await;

@@ -25,6 +25,7 @@ use crate::attest::config::AttestGossipConfig;
 use crate::attest::scoring::attest_peer_score_params;
 use crate::attest::topic::AttestTopic;
 use crate::blocks::scoring::peer_score_thresholds;
+use crate::gossip_node::HasGossipsub;
 
 /// identify's protocol version string for attestation nodes.
 pub const ATTEST_IDENTIFY_PROTOCOL: &str = "/opfleet/attest/1.0.0";
@@ -130,4 +131,14 @@ pub fn private_transport(
             .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
             .boxed(),
     )
+}
+
+impl HasGossipsub for AttestBehaviour {
+    fn gossipsub(&self) -> &gossipsub::Behaviour {
+        &self.gossipsub
+    }
+
+    fn gossipsub_mut(&mut self) -> &mut gossipsub::Behaviour {
+        &mut self.gossipsub
+    }
 }

@@ -8,18 +8,16 @@
 //!   every second: ban peers below the ban threshold; every redial interval: dial static peers
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use libp2p::futures::StreamExt;
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
+use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::swarm::{Swarm, SwarmEvent};
 use libp2p::{Multiaddr, PeerId};
 use opfleet_attest::{SignedAttestation, VerifyError};
 use opfleet_protocol::ChainId;
-use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::attest::behaviour::{
     AttestBehaviour, AttestBehaviourEvent, BuildError, private_transport,
@@ -27,13 +25,8 @@ use crate::attest::behaviour::{
 use crate::attest::config::AttestGossipConfig;
 use crate::attest::topic::AttestTopic;
 use crate::attest::validate::{Verdict, validate};
-use crate::peers::{BanList, BannedPeer, dial_static_peers};
-
-/// How long [`AttestGossipNode::spawn`] waits for the listener to report its address.
-const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How often peer scores are compared with the ban threshold.
-const SCORE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+use crate::gossip_node::{CommonCommand, GossipSwarm, NodeCommand, NodeHandle, PeerTicks, Reply};
+use crate::peers::{BanList, BannedPeer};
 
 /// The node cannot start or has stopped.
 #[derive(Debug, thiserror::Error)]
@@ -87,29 +80,35 @@ pub enum AttestPublishError {
     Node(#[from] AttestNodeError),
 }
 
-type Reply<T> = oneshot::Sender<T>;
-
 enum Command {
+    /// Topics are joined per chain.
+    Common(CommonCommand<ChainId>),
     Publish {
         topic: AttestTopic,
         data: Vec<u8>,
         reply: Reply<Result<(), AttestPublishError>>,
     },
-    Peers(Reply<Vec<PeerId>>),
-    TopicPeers(ChainId, Reply<Vec<PeerId>>),
-    PeerScore(PeerId, Reply<Option<f64>>),
-    Banned(Reply<Vec<BannedPeer>>),
-    ListenAddrs(Reply<Vec<Multiaddr>>),
-    Stop,
+}
+
+impl NodeCommand for Command {
+    type TopicKey = ChainId;
+    type Error = AttestNodeError;
+
+    fn common(command: CommonCommand<ChainId>) -> Self {
+        Self::Common(command)
+    }
+
+    fn stopped() -> AttestNodeError {
+        AttestNodeError::Stopped
+    }
 }
 
 /// Handle to a running attestation gossip node. Dropping it stops the node.
 pub struct AttestGossipNode {
-    commands: mpsc::Sender<Command>,
+    handle: NodeHandle<Command>,
     attestations: broadcast::Sender<SignedAttestation>,
     local_peer_id: PeerId,
     chains: HashSet<ChainId>,
-    task: JoinHandle<()>,
 }
 
 impl AttestGossipNode {
@@ -119,52 +118,30 @@ impl AttestGossipNode {
         let local_peer_id = config.identity.public().to_peer_id();
         let behaviour = AttestBehaviour::new(&config)?;
         let transport = private_transport(&config.identity, config.swarm_key.psk())?;
-        let mut swarm = Swarm::new(
+        let swarm = Swarm::new(
             transport,
             behaviour,
             local_peer_id,
             libp2p::swarm::Config::with_tokio_executor()
                 .with_idle_connection_timeout(Duration::from_secs(60)),
         );
+        let bans = BanList::new(config.ban_threshold, config.ban_duration);
+        let mut net = GossipSwarm::new(swarm, bans, "attestation");
 
         let chains: HashSet<ChainId> = config.chains.iter().copied().collect();
-        let mut topics = HashMap::new();
         for chain in &chains {
             let topic = AttestTopic::new(*chain);
-            let ident = IdentTopic::new(topic.to_string());
-            swarm
-                .behaviour_mut()
-                .gossipsub
-                .subscribe(&ident)
-                .map_err(|e| AttestNodeError::Subscribe {
-                    topic,
-                    reason: e.to_string(),
-                })?;
-            topics.insert(*chain, ident.hash());
+            net.subscribe(*chain, &topic.to_string())
+                .map_err(|reason| AttestNodeError::Subscribe { topic, reason })?;
         }
 
-        let listen = |reason: String| AttestNodeError::Listen {
-            addr: config.listen_addr.clone(),
-            reason,
-        };
-        swarm
-            .listen_on(config.listen_addr.clone())
-            .map_err(|e| listen(e.to_string()))?;
-        let first_addr = tokio::time::timeout(LISTEN_TIMEOUT, async {
-            loop {
-                match swarm.select_next_some().await {
-                    SwarmEvent::NewListenAddr { address, .. } => return Ok(address),
-                    SwarmEvent::ListenerError { error, .. } => return Err(error.to_string()),
-                    SwarmEvent::ListenerClosed { reason, .. } => {
-                        return Err(format!("listener closed: {reason:?}"));
-                    }
-                    _ => {}
-                }
-            }
-        })
-        .await
-        .map_err(|_| listen(format!("no listen address within {LISTEN_TIMEOUT:?}")))?
-        .map_err(listen)?;
+        let first_addr = net
+            .listen(config.listen_addr.clone())
+            .await
+            .map_err(|reason| AttestNodeError::Listen {
+                addr: config.listen_addr.clone(),
+                reason,
+            })?;
         tracing::info!(
             peer_id = %local_peer_id,
             addr = %first_addr,
@@ -175,21 +152,17 @@ impl AttestGossipNode {
         let (commands, command_rx) = mpsc::channel(64);
         let (attestations, _) = broadcast::channel(config.channel_capacity.max(1));
         let event_loop = EventLoop {
-            listen_addrs: vec![first_addr],
-            swarm,
-            topics,
+            net,
             chains: chains.clone(),
             attestations: attestations.clone(),
-            bans: BanList::new(config.ban_threshold, config.ban_duration),
             config,
         };
         let task = tokio::spawn(event_loop.run(command_rx));
         Ok(Self {
-            commands,
+            handle: NodeHandle::new(commands, task),
             attestations,
             local_peer_id,
             chains,
-            task,
         })
     }
 
@@ -203,15 +176,6 @@ impl AttestGossipNode {
     /// than the channel capacity behind gets `Lagged` and misses the oldest.
     pub fn subscribe(&self) -> broadcast::Receiver<SignedAttestation> {
         self.attestations.subscribe()
-    }
-
-    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, AttestNodeError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(make(reply))
-            .await
-            .map_err(|_| AttestNodeError::Stopped)?;
-        answer.await.map_err(|_| AttestNodeError::Stopped)
     }
 
     /// Verifies `attestation` and publishes its wire form on its chain's topic.
@@ -235,82 +199,64 @@ impl AttestGossipNode {
         chain: ChainId,
         data: Vec<u8>,
     ) -> Result<(), AttestPublishError> {
-        self.ask(|reply| Command::Publish {
-            topic: AttestTopic::new(chain),
-            data,
-            reply,
-        })
-        .await?
+        self.handle
+            .ask(|reply| Command::Publish {
+                topic: AttestTopic::new(chain),
+                data,
+                reply,
+            })
+            .await?
     }
 
     /// The peers connected now.
     pub async fn peers(&self) -> Result<Vec<PeerId>, AttestNodeError> {
-        self.ask(Command::Peers).await
+        self.handle.peers().await
     }
 
     /// The peers known to have joined the attestation topic of `chain`.
     pub async fn topic_peers(&self, chain: ChainId) -> Result<Vec<PeerId>, AttestNodeError> {
-        self.ask(|reply| Command::TopicPeers(chain, reply)).await
+        self.handle.topic_peers(chain).await
     }
 
     /// gossipsub's current score of `peer` (kept for a while after it disconnects).
     pub async fn peer_score(&self, peer: PeerId) -> Result<Option<f64>, AttestNodeError> {
-        self.ask(|reply| Command::PeerScore(peer, reply)).await
+        self.handle.peer_score(peer).await
     }
 
     /// The peers banned now, with the score that got them banned.
     pub async fn banned_peers(&self) -> Result<Vec<BannedPeer>, AttestNodeError> {
-        self.ask(Command::Banned).await
+        self.handle.banned_peers().await
     }
 
     /// The addresses the node listens on.
     pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, AttestNodeError> {
-        self.ask(Command::ListenAddrs).await
+        self.handle.listen_addrs().await
     }
 
     /// Stops the node and waits for its event loop to end.
-    pub async fn shutdown(mut self) {
-        let _ = self.commands.send(Command::Stop).await;
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl Drop for AttestGossipNode {
-    fn drop(&mut self) {
-        self.task.abort();
+    pub async fn shutdown(self) {
+        self.handle.stop().await;
     }
 }
 
 struct EventLoop {
     config: AttestGossipConfig,
-    listen_addrs: Vec<Multiaddr>,
-    swarm: Swarm<AttestBehaviour>,
-    topics: HashMap<ChainId, TopicHash>,
+    net: GossipSwarm<AttestBehaviour, ChainId>,
     chains: HashSet<ChainId>,
     attestations: broadcast::Sender<SignedAttestation>,
-    bans: BanList,
 }
 
 impl EventLoop {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        let mut score_check = tokio::time::interval(SCORE_CHECK_INTERVAL);
-        score_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut redial =
-            tokio::time::interval(self.config.redial_interval.max(Duration::from_millis(100)));
-        redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut ticks = PeerTicks::new(self.config.redial_interval);
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(Command::Stop) | None => break,
+                    Some(Command::Common(CommonCommand::Stop)) | None => break,
                     Some(command) => self.on_command(command),
                 },
-                event = self.swarm.select_next_some() => self.on_swarm_event(event),
-                _ = score_check.tick() => {
-                    self.bans.enforce(&mut self.swarm, |b| &mut b.gossipsub);
-                }
-                _ = redial.tick() => {
-                    dial_static_peers(&mut self.swarm, &self.config.static_peers, &self.bans);
-                }
+                event = self.net.swarm.select_next_some() => self.on_swarm_event(event),
+                tick = ticks.next() => self.net.on_tick(tick, &self.config.static_peers),
             }
         }
         tracing::info!("attestation gossip node stopped");
@@ -318,46 +264,19 @@ impl EventLoop {
 
     fn on_command(&mut self, command: Command) {
         match command {
+            Command::Common(command) => self.net.answer(command),
             Command::Publish { topic, data, reply } => {
                 let _ = reply.send(self.publish(topic, data));
             }
-            Command::Peers(reply) => {
-                let _ = reply.send(self.swarm.connected_peers().copied().collect());
-            }
-            Command::TopicPeers(chain, reply) => {
-                let peers = match self.topics.get(&chain) {
-                    Some(hash) => self
-                        .swarm
-                        .behaviour()
-                        .gossipsub
-                        .all_peers()
-                        .filter(|(_, topics)| topics.contains(&hash))
-                        .map(|(peer, _)| *peer)
-                        .collect(),
-                    None => Vec::new(),
-                };
-                let _ = reply.send(peers);
-            }
-            Command::PeerScore(peer, reply) => {
-                let _ = reply.send(self.swarm.behaviour().gossipsub.peer_score(&peer));
-            }
-            Command::Banned(reply) => {
-                let _ = reply.send(self.bans.banned());
-            }
-            Command::ListenAddrs(reply) => {
-                let _ = reply.send(self.listen_addrs.clone());
-            }
-            Command::Stop => {}
         }
     }
 
     fn publish(&mut self, topic: AttestTopic, data: Vec<u8>) -> Result<(), AttestPublishError> {
         let hash = self
-            .topics
-            .get(&topic.chain_id)
-            .cloned()
+            .net
+            .topic_hash(&topic.chain_id)
             .ok_or(AttestPublishError::ChainNotFollowed(topic.chain_id))?;
-        match self.swarm.behaviour_mut().gossipsub.publish(hash, data) {
+        match self.net.gossipsub_mut().publish(hash, data) {
             Ok(_) => Ok(()),
             Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
                 Err(AttestPublishError::NoPeers(topic))
@@ -376,35 +295,11 @@ impl EventLoop {
                 message_id,
                 message,
             })) => self.on_gossip(propagation_source, message_id, message),
-            SwarmEvent::NewListenAddr { address, .. } if !self.listen_addrs.contains(&address) => {
-                self.listen_addrs.push(address);
-            }
-            SwarmEvent::ExpiredListenAddr { address, .. } => {
-                self.listen_addrs.retain(|a| a != &address);
-            }
-            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                if self.bans.is_banned(&peer_id) {
-                    tracing::debug!(peer = %peer_id, "dropping connection from banned peer");
-                    let _ = self.swarm.disconnect_peer_id(peer_id);
-                } else {
-                    tracing::debug!(peer = %peer_id, "attestation peer connected");
-                }
-            }
-            SwarmEvent::ConnectionClosed {
-                peer_id,
-                num_established: 0,
-                ..
-            } => {
-                tracing::debug!(peer = %peer_id, "attestation peer disconnected");
-            }
-            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                tracing::debug!(peer = ?peer_id, %error, "attestation dial failed");
-            }
             SwarmEvent::IncomingConnectionError { error, .. } => {
                 // A wrong pre-shared key shows up here: the handshake decrypts to garbage.
                 tracing::debug!(%error, "attestation inbound connection failed");
             }
-            _ => {}
+            other => self.net.on_swarm_event(other),
         }
     }
 
@@ -425,9 +320,6 @@ impl EventLoop {
                 MessageAcceptance::Ignore
             }
         };
-        self.swarm
-            .behaviour_mut()
-            .gossipsub
-            .report_message_validation_result(&id, &from, acceptance);
+        self.net.report(&id, &from, acceptance);
     }
 }

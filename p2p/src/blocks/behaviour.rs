@@ -19,6 +19,7 @@ use opfleet_protocol::p2p::{GossipTopic, OP_NODE_GOSSIPSUB, message_id};
 use crate::blocks::config::P2pConfig;
 use crate::blocks::req_resp::{PayloadByNumberCodec, protocols};
 use crate::blocks::scoring::{peer_score_params, peer_score_thresholds};
+use crate::gossip_node::HasGossipsub;
 
 /// identify's protocol version string for opfleet nodes.
 pub const IDENTIFY_PROTOCOL: &str = "/opfleet/p2p/1.0.0";
@@ -104,5 +105,15 @@ impl GossipBehaviour {
             )),
             ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(15))),
         })
+    }
+}
+
+impl HasGossipsub for GossipBehaviour {
+    fn gossipsub(&self) -> &gossipsub::Behaviour {
+        &self.gossipsub
+    }
+
+    fn gossipsub_mut(&mut self) -> &mut gossipsub::Behaviour {
+        &mut self.gossipsub
     }
 }

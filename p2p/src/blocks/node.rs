@@ -16,12 +16,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alloy::primitives::Address;
 use libp2p::futures::StreamExt;
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::{Swarm, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, noise, tcp, yamux};
 use op_alloy_rpc_types_engine::{OpExecutionPayloadEnvelope, OpNetworkPayloadEnvelope};
 use opfleet_protocol::p2p::req_resp::{check_served_block, decode_response};
@@ -31,8 +31,8 @@ use opfleet_protocol::p2p::{
     PayloadByNumberResponse, RejectReason, ReqRespError, ResultCode, SeenBlocks,
     decode_block_message, recover_signer, validate_block,
 };
-use tokio::sync::{broadcast, mpsc, oneshot};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::blocks::behaviour::{BehaviourError, GossipBehaviour, GossipBehaviourEvent};
@@ -41,14 +41,9 @@ use crate::blocks::rate_limit::ServeLimits;
 use crate::blocks::rate_limit::{Admission, ServeThrottle};
 use crate::blocks::req_resp::{PayloadStore, RawResponse, answer, refused};
 use crate::discovery::{DiscoveredPeer, Discovery, DiscoveryError, Enr};
+use crate::gossip_node::{CommonCommand, GossipSwarm, NodeCommand, NodeHandle, PeerTicks, Reply};
+use crate::peers::BanList;
 pub use crate::peers::BannedPeer;
-use crate::peers::{BanList, dial_static_peers};
-
-/// How long [`BlockGossipNode::start`] waits for the listener to report its address.
-const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How often peer scores are compared with the ban threshold.
-const SCORE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Discovered peers handed over from the DHT walk and not yet taken by the event loop.
 const DISCOVERED_CHANNEL: usize = 64;
@@ -145,20 +140,15 @@ pub enum RequestError {
     Node(#[from] NodeError),
 }
 
-type Reply<T> = oneshot::Sender<T>;
-
 enum Command {
+    /// Topics are joined per topic version.
+    Common(CommonCommand<BlockTopicVersion>),
     Publish {
         data: Vec<u8>,
         version: BlockTopicVersion,
         reply: Reply<Result<(), PublishError>>,
     },
-    Peers(Reply<Vec<PeerId>>),
-    TopicPeers(BlockTopicVersion, Reply<Vec<PeerId>>),
     MeshPeers(BlockTopicVersion, Reply<Vec<PeerId>>),
-    PeerScore(PeerId, Reply<Option<f64>>),
-    Banned(Reply<Vec<BannedPeer>>),
-    ListenAddrs(Reply<Vec<Multiaddr>>),
     Discovered(Reply<Vec<PeerId>>),
     Request {
         peer: PeerId,
@@ -167,17 +157,28 @@ enum Command {
         reply: Reply<Result<OpExecutionPayloadEnvelope, RequestError>>,
     },
     SetSigner(Address),
-    Stop,
+}
+
+impl NodeCommand for Command {
+    type TopicKey = BlockTopicVersion;
+    type Error = NodeError;
+
+    fn common(command: CommonCommand<BlockTopicVersion>) -> Self {
+        Self::Common(command)
+    }
+
+    fn stopped() -> NodeError {
+        NodeError::Stopped
+    }
 }
 
 /// Handle to a running block gossip node. Dropping it stops the node.
 pub struct BlockGossipNode {
-    commands: mpsc::Sender<Command>,
+    handle: NodeHandle<Command>,
     blocks: broadcast::Sender<GossipBlock>,
     local_peer_id: PeerId,
     request_timeout: Duration,
     discovery: Option<Discovery>,
-    task: JoinHandle<()>,
 }
 
 impl BlockGossipNode {
@@ -192,7 +193,7 @@ impl BlockGossipNode {
         let local_peer_id = identity.public().to_peer_id();
         let identity_for_discovery = identity.clone();
         let behaviour = GossipBehaviour::new(&identity, &config)?;
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
+        let swarm = libp2p::SwarmBuilder::with_existing_identity(identity)
             .with_tokio()
             .with_tcp(
                 tcp::Config::default().nodelay(true),
@@ -204,43 +205,25 @@ impl BlockGossipNode {
             .map_err(|e| NodeError::Transport(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
             .build();
+        let bans = BanList::new(config.ban_threshold, config.ban_duration);
+        let mut net = GossipSwarm::new(swarm, bans, "block");
 
-        let mut topics = HashMap::new();
         for topic in GossipTopic::all_for(config.chain_id) {
-            let ident = IdentTopic::new(topic.to_string());
-            swarm
-                .behaviour_mut()
-                .gossipsub
-                .subscribe(&ident)
-                .map_err(|e| NodeError::Subscribe {
-                    topic: topic.to_string(),
-                    reason: e.to_string(),
+            let name = topic.to_string();
+            net.subscribe(topic.version, &name)
+                .map_err(|reason| NodeError::Subscribe {
+                    topic: name,
+                    reason,
                 })?;
-            topics.insert(topic.version, ident.hash());
         }
 
-        let listen = |reason: String| NodeError::Listen {
-            addr: config.listen_addr.clone(),
-            reason,
-        };
-        swarm
-            .listen_on(config.listen_addr.clone())
-            .map_err(|e| listen(e.to_string()))?;
-        let first_addr = tokio::time::timeout(LISTEN_TIMEOUT, async {
-            loop {
-                match swarm.select_next_some().await {
-                    SwarmEvent::NewListenAddr { address, .. } => return Ok(address),
-                    SwarmEvent::ListenerError { error, .. } => return Err(error.to_string()),
-                    SwarmEvent::ListenerClosed { reason, .. } => {
-                        return Err(format!("listener closed: {reason:?}"));
-                    }
-                    _ => {}
-                }
-            }
-        })
-        .await
-        .map_err(|_| listen(format!("no listen address within {LISTEN_TIMEOUT:?}")))?
-        .map_err(listen)?;
+        let first_addr = net
+            .listen(config.listen_addr.clone())
+            .await
+            .map_err(|reason| NodeError::Listen {
+                addr: config.listen_addr.clone(),
+                reason,
+            })?;
         tracing::info!(peer_id = %local_peer_id, addr = %first_addr, "p2p node listening");
 
         let (found_tx, found_rx) = mpsc::channel(DISCOVERED_CHANNEL);
@@ -272,14 +255,11 @@ impl BlockGossipNode {
         let request_timeout = config.request_timeout;
         let event_loop = EventLoop {
             signer: config.unsafe_block_signer,
-            listen_addrs: vec![first_addr],
-            swarm,
-            topics,
+            net,
             seen: SeenBlocks::new(DEFAULT_SEEN_HEIGHTS),
             store,
             blocks: blocks.clone(),
             pending: HashMap::new(),
-            bans: BanList::new(config.ban_threshold, config.ban_duration),
             found: discovery.is_some().then_some(found_rx),
             throttle: ServeThrottle::new(
                 ServeLimits {
@@ -299,12 +279,11 @@ impl BlockGossipNode {
         };
         let task = tokio::spawn(event_loop.run(command_rx));
         Ok(Self {
-            commands,
+            handle: NodeHandle::new(commands, task),
             blocks,
             local_peer_id,
             request_timeout,
             discovery,
-            task,
         })
     }
 
@@ -323,7 +302,7 @@ impl BlockGossipNode {
 
     /// The peers discovery found for this chain, dialled or not.
     pub async fn discovered_peers(&self) -> Result<Vec<PeerId>, NodeError> {
-        self.ask(Command::Discovered).await
+        self.handle.ask(Command::Discovered).await
     }
 
     /// This node's peer id.
@@ -337,15 +316,6 @@ impl BlockGossipNode {
         self.blocks.subscribe()
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(make(reply))
-            .await
-            .map_err(|_| NodeError::Stopped)?;
-        answer.await.map_err(|_| NodeError::Stopped)
-    }
-
     /// Publishes an encoded block message on the topic of `version`.
     ///
     /// The message is not validated here and not delivered to this node's own [`Self::blocks`];
@@ -356,51 +326,51 @@ impl BlockGossipNode {
         data: Vec<u8>,
         version: BlockTopicVersion,
     ) -> Result<(), PublishError> {
-        self.ask(|reply| Command::Publish {
-            data,
-            version,
-            reply,
-        })
-        .await?
+        self.handle
+            .ask(|reply| Command::Publish {
+                data,
+                version,
+                reply,
+            })
+            .await?
     }
 
     /// The peers connected now.
     pub async fn peers(&self) -> Result<Vec<PeerId>, NodeError> {
-        self.ask(Command::Peers).await
+        self.handle.peers().await
     }
 
     /// The peers known to be subscribed to the topic of `version`.
     pub async fn topic_peers(&self, version: BlockTopicVersion) -> Result<Vec<PeerId>, NodeError> {
-        self.ask(|reply| Command::TopicPeers(version, reply)).await
+        self.handle.topic_peers(version).await
     }
 
     /// The peers in this node's gossipsub mesh for the topic of `version`: the peers it forwards
     /// every block to (the others hear of forwarded blocks through IHAVE gossip).
     pub async fn mesh_peers(&self, version: BlockTopicVersion) -> Result<Vec<PeerId>, NodeError> {
-        self.ask(|reply| Command::MeshPeers(version, reply)).await
+        self.handle
+            .ask(|reply| Command::MeshPeers(version, reply))
+            .await
     }
 
     /// gossipsub's current score of `peer` (kept for a while after it disconnects).
     pub async fn peer_score(&self, peer: PeerId) -> Result<Option<f64>, NodeError> {
-        self.ask(|reply| Command::PeerScore(peer, reply)).await
+        self.handle.peer_score(peer).await
     }
 
     /// The peers banned now, with the score that got them banned.
     pub async fn banned_peers(&self) -> Result<Vec<BannedPeer>, NodeError> {
-        self.ask(Command::Banned).await
+        self.handle.banned_peers().await
     }
 
     /// The addresses the node listens on.
     pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NodeError> {
-        self.ask(Command::ListenAddrs).await
+        self.handle.listen_addrs().await
     }
 
     /// Replaces the unsafe block signer (it changes with L1 system config updates).
     pub async fn set_unsafe_block_signer(&self, signer: Address) -> Result<(), NodeError> {
-        self.commands
-            .send(Command::SetSigner(signer))
-            .await
-            .map_err(|_| NodeError::Stopped)
+        self.handle.send(Command::SetSigner(signer)).await
     }
 
     /// Asks `peer` for block `number`, whose payload has the shape of topic `version`.
@@ -414,7 +384,7 @@ impl BlockGossipNode {
     ) -> Result<OpExecutionPayloadEnvelope, RequestError> {
         // request-response enforces the timeout on the stream; this one also covers the loop.
         let limit = self.request_timeout + Duration::from_secs(1);
-        let answer = self.ask(|reply| Command::Request {
+        let answer = self.handle.ask(|reply| Command::Request {
             peer,
             number,
             version,
@@ -426,15 +396,8 @@ impl BlockGossipNode {
     }
 
     /// Stops the node and waits for its event loop to end.
-    pub async fn stop(mut self) {
-        let _ = self.commands.send(Command::Stop).await;
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl Drop for BlockGossipNode {
-    fn drop(&mut self) {
-        self.task.abort();
+    pub async fn stop(self) {
+        self.handle.stop().await;
     }
 }
 
@@ -447,14 +410,11 @@ struct PendingRequest {
 struct EventLoop {
     config: P2pConfig,
     signer: Address,
-    listen_addrs: Vec<Multiaddr>,
-    swarm: Swarm<GossipBehaviour>,
-    topics: HashMap<BlockTopicVersion, TopicHash>,
+    net: GossipSwarm<GossipBehaviour, BlockTopicVersion>,
     seen: SeenBlocks,
     store: Arc<dyn PayloadStore>,
     blocks: broadcast::Sender<GossipBlock>,
     pending: HashMap<OutboundRequestId, PendingRequest>,
-    bans: BanList,
     found: Option<mpsc::Receiver<DiscoveredPeer>>,
     discovered: HashMap<PeerId, Multiaddr>,
     throttle: ServeThrottle,
@@ -494,11 +454,7 @@ fn unix_now() -> u64 {
 
 impl EventLoop {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        let mut score_check = tokio::time::interval(SCORE_CHECK_INTERVAL);
-        score_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut redial =
-            tokio::time::interval(self.config.redial_interval.max(Duration::from_millis(100)));
-        redial.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut ticks = PeerTicks::new(self.config.redial_interval);
         let connect_interval = self
             .config
             .discovery
@@ -510,12 +466,11 @@ impl EventLoop {
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(Command::Stop) | None => break,
+                    Some(Command::Common(CommonCommand::Stop)) | None => break,
                     Some(command) => self.on_command(command),
                 },
-                event = self.swarm.select_next_some() => self.on_swarm_event(event),
-                _ = score_check.tick() => self.check_scores(),
-                _ = redial.tick() => self.dial_static_peers(),
+                event = self.net.swarm.select_next_some() => self.on_swarm_event(event),
+                tick = ticks.next() => self.net.on_tick(tick, &self.config.static_peers),
                 found = next_found(&mut self.found) => match found {
                     Some(peer) => self.remember(peer),
                     None => self.found = None,
@@ -542,44 +497,9 @@ impl EventLoop {
             } => {
                 let _ = reply.send(self.publish(data, version));
             }
-            Command::Peers(reply) => {
-                let _ = reply.send(self.swarm.connected_peers().copied().collect());
-            }
-            Command::TopicPeers(version, reply) => {
-                let peers = match self.topics.get(&version) {
-                    Some(hash) => self
-                        .swarm
-                        .behaviour()
-                        .gossipsub
-                        .all_peers()
-                        .filter(|(_, topics)| topics.contains(&hash))
-                        .map(|(peer, _)| *peer)
-                        .collect(),
-                    None => Vec::new(),
-                };
-                let _ = reply.send(peers);
-            }
+            Command::Common(command) => self.net.answer(command),
             Command::MeshPeers(version, reply) => {
-                let peers = match self.topics.get(&version) {
-                    Some(hash) => self
-                        .swarm
-                        .behaviour()
-                        .gossipsub
-                        .mesh_peers(hash)
-                        .copied()
-                        .collect(),
-                    None => Vec::new(),
-                };
-                let _ = reply.send(peers);
-            }
-            Command::PeerScore(peer, reply) => {
-                let _ = reply.send(self.swarm.behaviour().gossipsub.peer_score(&peer));
-            }
-            Command::Banned(reply) => {
-                let _ = reply.send(self.bans.banned());
-            }
-            Command::ListenAddrs(reply) => {
-                let _ = reply.send(self.listen_addrs.clone());
+                let _ = reply.send(self.net.mesh_peers(&version));
             }
             Command::Discovered(reply) => {
                 let _ = reply.send(self.discovered.keys().copied().collect());
@@ -591,6 +511,7 @@ impl EventLoop {
                 reply,
             } => {
                 let id = self
+                    .net
                     .swarm
                     .behaviour_mut()
                     .payload_by_number
@@ -605,20 +526,17 @@ impl EventLoop {
                 );
             }
             Command::SetSigner(signer) => self.signer = signer,
-            Command::Stop => {}
         }
     }
 
     fn publish(&mut self, data: Vec<u8>, version: BlockTopicVersion) -> Result<(), PublishError> {
         let topic = GossipTopic::new(self.config.chain_id, version).to_string();
         let hash = self
-            .topics
-            .get(&version)
-            .cloned()
+            .net
+            .topic_hash(&version)
             .unwrap_or_else(|| IdentTopic::new(topic.clone()).hash());
-        self.swarm
-            .behaviour_mut()
-            .gossipsub
+        self.net
+            .gossipsub_mut()
             .publish(hash, data)
             .map(|_| ())
             .map_err(|e| PublishError::Gossipsub {
@@ -637,31 +555,7 @@ impl EventLoop {
             SwarmEvent::Behaviour(GossipBehaviourEvent::PayloadByNumber(event)) => {
                 self.on_payload_by_number(event)
             }
-            SwarmEvent::NewListenAddr { address, .. } if !self.listen_addrs.contains(&address) => {
-                self.listen_addrs.push(address);
-            }
-            SwarmEvent::ExpiredListenAddr { address, .. } => {
-                self.listen_addrs.retain(|a| a != &address);
-            }
-            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                if self.bans.is_banned(&peer_id) {
-                    tracing::debug!(peer = %peer_id, "dropping connection from banned peer");
-                    let _ = self.swarm.disconnect_peer_id(peer_id);
-                } else {
-                    tracing::debug!(peer = %peer_id, "connected");
-                }
-            }
-            SwarmEvent::ConnectionClosed {
-                peer_id,
-                num_established: 0,
-                ..
-            } => {
-                tracing::debug!(peer = %peer_id, "disconnected");
-            }
-            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                tracing::debug!(peer = ?peer_id, %error, "dial failed");
-            }
-            _ => {}
+            other => self.net.on_swarm_event(other),
         }
     }
 
@@ -673,10 +567,7 @@ impl EventLoop {
             Ok(_) | Err(_) => None,
         };
         let Some(version) = version else {
-            self.swarm
-                .behaviour_mut()
-                .gossipsub
-                .report_message_validation_result(&id, &from, MessageAcceptance::Ignore);
+            self.net.report(&id, &from, MessageAcceptance::Ignore);
             return;
         };
         let acceptance = match self.check_gossip(from, version, &message.data) {
@@ -694,10 +585,7 @@ impl EventLoop {
                 MessageAcceptance::Ignore
             }
         };
-        self.swarm
-            .behaviour_mut()
-            .gossipsub
-            .report_message_validation_result(&id, &from, acceptance);
+        self.net.report(&id, &from, acceptance);
     }
 
     /// op-node's rules: decode once to read the timestamp (Jovian activation depends on it),
@@ -835,6 +723,7 @@ impl EventLoop {
         response: RawResponse,
     ) {
         if self
+            .net
             .swarm
             .behaviour_mut()
             .payload_by_number
@@ -845,15 +734,6 @@ impl EventLoop {
         }
     }
 
-    /// Bans connected peers whose score fell below the threshold; lifts expired bans.
-    fn check_scores(&mut self) {
-        self.bans.enforce(&mut self.swarm, |b| &mut b.gossipsub);
-    }
-
-    fn dial_static_peers(&mut self) {
-        dial_static_peers(&mut self.swarm, &self.config.static_peers, &self.bans);
-    }
-
     /// Keeps a discovered peer's latest address; the book is bounded, a full one drops a
     /// peer that is not connected to make room.
     fn remember(&mut self, peer: DiscoveredPeer) {
@@ -861,7 +741,7 @@ impl EventLoop {
             let stale = self
                 .discovered
                 .keys()
-                .find(|p| !self.swarm.is_connected(p))
+                .find(|p| !self.net.swarm.is_connected(p))
                 .copied();
             match stale {
                 Some(stale) => {
@@ -881,12 +761,12 @@ impl EventLoop {
     /// are neither connected nor banned, no more than the goal allows.
     fn dial_discovered(&mut self) {
         let goal = self.config.discovery.as_ref().map_or(0, |d| d.peers_goal);
-        let connected = self.swarm.connected_peers().count();
+        let connected = self.net.swarm.connected_peers().count();
         let room = goal.saturating_sub(connected);
         let candidates: Vec<(PeerId, Multiaddr)> = self
             .discovered
             .iter()
-            .filter(|(p, _)| !self.swarm.is_connected(p) && !self.bans.is_banned(p))
+            .filter(|(p, _)| !self.net.swarm.is_connected(p) && !self.net.is_banned(p))
             .take(room)
             .map(|(p, a)| (*p, a.clone()))
             .collect();
@@ -895,7 +775,7 @@ impl EventLoop {
                 .addresses(vec![addr])
                 .condition(PeerCondition::DisconnectedAndNotDialing)
                 .build();
-            if let Err(e) = self.swarm.dial(opts) {
+            if let Err(e) = self.net.swarm.dial(opts) {
                 tracing::debug!(peer = %peer_id, error = %e, "discovered peer dial not started");
             }
         }

@@ -42,6 +42,46 @@ fn supernode(world: &World) -> std::sync::Arc<FleetSupernode> {
     world.pool().into_iter().next().unwrap()
 }
 
+/// One test's world: its turn (held until dropped), its start time, the devnet, its supernode.
+struct OneSn {
+    _one: tokio::sync::MutexGuard<'static, ()>,
+    started: Instant,
+    net: TestNet,
+    world: std::sync::Arc<World>,
+    sn: std::sync::Arc<FleetSupernode>,
+}
+
+/// Waits for its turn, then starts `config`'s world.
+async fn start_one(config: DevnetConfig) -> OneSn {
+    let _one = SERIAL.lock().await;
+    let started = Instant::now();
+    let net = start(config).await;
+    let world = net.devnet.world().clone();
+    let sn = supernode(&world);
+    OneSn {
+        _one,
+        started,
+        net,
+        world,
+        sn,
+    }
+}
+
+/// The supernode's latest attestation of `kind` on `chain` (`attest_latest`).
+async fn latest(sn: &FleetSupernode, chain: ChainId, kind: AttestationKind) -> SignedAttestation {
+    let latest = call(
+        &sn.rpc_url(),
+        "attest_latest",
+        rpc_params![chain.to_string()],
+    )
+    .await;
+    let field = match kind {
+        AttestationKind::Safe => "safe",
+        AttestationKind::Finalized => "finalized",
+    };
+    serde_json::from_value(latest[field].clone()).unwrap()
+}
+
 /// `optimism_syncStatus` of the supernode's `/<chain>/` prefix (`None` before its first heads:
 /// "not synced yet").
 async fn try_status(sn: &FleetSupernode, chain: ChainId) -> Option<Value> {
@@ -106,13 +146,15 @@ async fn output_root(el_rpc: &str, number: u64) -> B256 {
 /// Both chains derived from `da`: the supernode's safe heads are the sequencers' blocks, and
 /// they move on as the batcher posts more.
 async fn derives_both_chains(name: &str, da: DataAvailability) {
-    let _one = SERIAL.lock().await;
-    let started = Instant::now();
     let mut c = one_supernode(name);
     c.da = da;
-    let net = start(c).await;
-    let world = net.devnet.world().clone();
-    let sn = supernode(&world);
+    let OneSn {
+        _one,
+        started,
+        net,
+        world,
+        sn,
+    } = start_one(c).await;
     for chain in world.chains() {
         let id = chain.chain_id();
         let first = safe_at_least(&world, &sn, id, 3).await;
@@ -148,11 +190,13 @@ async fn derives_both_chains_from_calldata() {
 /// the chains' `optimism_outputAtBlock` roots.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finality_attestations_sync_status_and_super_roots() {
-    let _one = SERIAL.lock().await;
-    let started = Instant::now();
-    let net = start(one_supernode("sn-attest")).await;
-    let world = net.devnet.world().clone();
-    let sn = supernode(&world);
+    let OneSn {
+        _one,
+        started,
+        net,
+        world,
+        sn,
+    } = start_one(one_supernode("sn-attest")).await;
     let l1 = net.endpoints.l1.clone();
     let chains: Vec<ChainId> = world.chains().iter().map(|c| c.chain_id()).collect();
     let ws = WsClientBuilder::default().build(sn.ws_url()).await.unwrap();
@@ -176,8 +220,7 @@ async fn finality_attestations_sync_status_and_super_roots() {
             assert_eq!(seq.block(f.number), Some(f));
             last = f.number;
         }
-        let latest = call(&sn.rpc_url(), "attest_latest", rpc_params![id.to_string()]).await;
-        let fin: SignedAttestation = serde_json::from_value(latest["finalized"].clone()).unwrap();
+        let fin = latest(&sn, id, AttestationKind::Finalized).await;
         let l1_finalized =
             eth_block_id(&call(&l1, "eth_getBlockByNumber", rpc_params!["finalized", false]).await);
         assert!(fin.attestation.derived_from.number <= l1_finalized.number);
@@ -328,11 +371,13 @@ async fn finality_attestations_sync_status_and_super_roots() {
 /// safe head and SafeDB and derives the same L2 blocks again from the new L1 branch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn l1_reorg_rewinds_and_rederives() {
-    let _one = SERIAL.lock().await;
-    let started = Instant::now();
-    let net = start(one_supernode("sn-reorg")).await;
-    let world = net.devnet.world().clone();
-    let sn = supernode(&world);
+    let OneSn {
+        _one,
+        started,
+        net,
+        world,
+        sn,
+    } = start_one(one_supernode("sn-reorg")).await;
     let l1 = net.endpoints.l1.clone();
     let chain = world.chains()[0].chain_id();
     safe_at_least(&world, &sn, chain, 3).await;
@@ -341,13 +386,7 @@ async fn l1_reorg_rewinds_and_rederives() {
     // sequencer's L1 confirmation depth, so the L2 chain itself stays).
     let mut dropped_source = None;
     for _ in 0..20 {
-        let latest = call(
-            &sn.rpc_url(),
-            "attest_latest",
-            rpc_params![chain.to_string()],
-        )
-        .await;
-        let safe: SignedAttestation = serde_json::from_value(latest["safe"].clone()).unwrap();
+        let safe = latest(&sn, chain, AttestationKind::Safe).await;
         let from = safe.attestation.derived_from;
         let head =
             eth_block_id(&call(&l1, "eth_getBlockByNumber", rpc_params!["latest", false]).await);
@@ -399,13 +438,7 @@ async fn l1_reorg_rewinds_and_rederives() {
     })
     .await;
     safe_at_least(&world, &sn, chain, safe_before.number + 1).await;
-    let latest = call(
-        &sn.rpc_url(),
-        "attest_latest",
-        rpc_params![chain.to_string()],
-    )
-    .await;
-    let safe: SignedAttestation = serde_json::from_value(latest["safe"].clone()).unwrap();
+    let safe = latest(&sn, chain, AttestationKind::Safe).await;
     assert_eq!(
         l1_block(&l1, safe.attestation.derived_from.number).await,
         safe.attestation.derived_from,
@@ -420,11 +453,13 @@ async fn l1_reorg_rewinds_and_rederives() {
 /// safe head, not from an older anchor), and goes on deriving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_and_restart_resume_without_regression() {
-    let _one = SERIAL.lock().await;
-    let started = Instant::now();
-    let net = start(one_supernode("sn-restart")).await;
-    let world = net.devnet.world().clone();
-    let sn = supernode(&world);
+    let OneSn {
+        _one,
+        started,
+        net,
+        world,
+        sn,
+    } = start_one(one_supernode("sn-restart")).await;
     let chains: Vec<ChainId> = world.chains().iter().map(|c| c.chain_id()).collect();
     for &id in &chains {
         safe_at_least(&world, &sn, id, 4).await;

@@ -35,7 +35,8 @@ use crate::derive::traits::{BlobProvider, L1ChainProvider, L1Tag, ProviderError}
 use crate::heads::{ChainHeads, SafeRewind};
 
 /// Most safe blocks remembered with the L1 block they were derived from (for rewinds and
-/// finality); older ones are finalized long before in any healthy setup.
+/// finality). The history is trimmed to start at the finalized block, so this cap only bites
+/// while L1 finality stalls.
 const SAFE_HISTORY: usize = 100_000;
 
 /// Static inputs of a chain driver.
@@ -494,6 +495,16 @@ impl ChainDriver {
             self.el
                 .forkchoice(head, self.safe_head().hash, self.finalized.hash)
                 .await?;
+        }
+        // Entries below the newest one at or below finalized serve neither finality (it only
+        // moves up) nor rewinds (an L1 reorg stops at L1 finality): without this trim the
+        // history would grow by one entry per span until SAFE_HISTORY (~25 MB per chain).
+        while self
+            .history
+            .get(1)
+            .is_some_and(|e| e.block.number <= self.finalized.number)
+        {
+            self.history.pop_front();
         }
         Ok(())
     }

@@ -183,12 +183,20 @@ async fn inserts_derived_blocks_and_finalizes_with_l1() {
     l1.set_finalized(1);
     assert_eq!(d.step().await.unwrap(), Step::Idle);
     assert_eq!(heads.borrow().status.finalized_l2.number, 0);
+    assert_eq!(
+        d.history.len(),
+        2,
+        "the start anchor and the span's last block"
+    );
     l1.set_finalized(2);
     assert_eq!(d.step().await.unwrap(), Step::Idle);
     let h = *heads.borrow();
     assert_eq!(h.status.finalized_l2.number, 6);
     assert_eq!(h.finalized_derived_from, l1.block(2).id());
     assert_eq!(el.tags.lock().unwrap().1, h.status.finalized_l2.hash);
+    // The history now starts at the finalized block: nothing below it is kept.
+    let kept: Vec<u64> = d.history.iter().map(|e| e.block.number).collect();
+    assert_eq!(kept, vec![6]);
 }
 
 #[tokio::test]
